@@ -1,0 +1,29 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import basicAuth from '@fastify/basic-auth'
+import type { FastifyInstance } from 'fastify'
+import { UnauthorizedError } from './errors.js'
+import type { LunaAuthOptions } from './options.js'
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
+
+export const AUTHENTICATE_HEADER = 'Basic realm="Luna"'
+
+/**
+ * Basic auth on every route of `scope`. Both sides are compared as SHA-256 digests, so the
+ * comparison takes the same time whatever the lengths, and the configured secret is hashed once.
+ * Credentials are decoded as UTF-8; the challenge (`AUTHENTICATE_HEADER`) is added by the
+ * scope's error handler, so it reads exactly `Basic realm="Luna"` on every 401.
+ */
+export async function protect (scope: FastifyInstance, credentials: Required<LunaAuthOptions>): Promise<void> {
+  const username = digest(credentials.username)
+  const password = digest(credentials.password)
+  await scope.register(basicAuth, {
+    authenticate: false,
+    async validate (givenUsername, givenPassword) {
+      const userOk = timingSafeEqual(digest(givenUsername), username)
+      const passwordOk = timingSafeEqual(digest(givenPassword), password)
+      if (!(userOk && passwordOk)) throw new UnauthorizedError()
+    }
+  })
+  scope.addHook('onRequest', scope.basicAuth)
+}

@@ -1,0 +1,26 @@
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/
+
+/**
+ * Milliseconds from a number of milliseconds or a string such as `500`, `500ms`, `30s`, `2m`,
+ * `1h` or `1d`. Returns `undefined` for anything else, so callers can say which setting is wrong.
+ */
+export function parseDuration (value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && value >= 0 ? value : undefined
+  }
+  if (typeof value !== 'string') return undefined
+  const match = DURATION.exec(value.trim())
+  if (match === null) return undefined
+  const ms = Number(match[1]) * UNITS[match[2] ?? 'ms']!
+  return Number.isSafeInteger(Math.round(ms)) ? Math.round(ms) : undefined
+}
+
+/** `1500` → `1.5s`, `30000` → `30s`, `120000` → `2m`: the shortest exact way to write it. */
+export function formatDuration (ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = UNITS[unit]!
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
+}

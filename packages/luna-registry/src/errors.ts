@@ -1,0 +1,45 @@
+import createError from '@fastify/error'
+
+/** An instance id in a path that is not `serviceName:domain:port`. The message names the part. */
+export const InvalidInstanceIdError = createError<[string, string]>(
+  'FST_LUNA_INVALID_INSTANCE_ID',
+  'params/id "%s" is not a valid instance id: %s',
+  400
+)
+
+/** The body contradicts the id in the path (`instanceId` or `name`). */
+export const InstanceIdMismatchError = createError<[string, string, string]>(
+  'FST_LUNA_INSTANCE_ID_MISMATCH',
+  'body/%s must equal %s from the path, got "%s"',
+  400
+)
+
+export const InstanceNotFoundError = createError<[string]>(
+  'FST_LUNA_INSTANCE_NOT_FOUND',
+  'Instance "%s" is not registered',
+  404
+)
+
+export const ServiceNotFoundError = createError<[string]>(
+  'FST_LUNA_SERVICE_NOT_FOUND',
+  'Service "%s" has no registered instances',
+  404
+)
+
+export const RouteNotFoundError = createError<[string, string]>(
+  'FST_LUNA_ROUTE_NOT_FOUND',
+  'Route %s:%s not found',
+  404
+)
+
+export const UnauthorizedError = createError(
+  'FST_LUNA_UNAUTHORIZED',
+  'Invalid username or password',
+  401
+)
+
+/** A plugin option that cannot work; thrown while the plugin loads, so `app.ready()` rejects. */
+export const InvalidOptionError = createError<[string, string]>(
+  'FST_LUNA_INVALID_OPTION',
+  'luna-registry option "%s" %s'
+)

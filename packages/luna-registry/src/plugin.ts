@@ -1,0 +1,49 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { protect } from './auth.js'
+import { normaliseOptions, type LunaRegistryOptions } from './options.js'
+import { LunaRegistry } from './registry.js'
+import { instanceRoutes } from './routes/instances.js'
+import { serviceRoutes } from './routes/services.js'
+import { panelAssets, panelViews } from './panel.js'
+import { errorHandler, notFoundHandler, schemaErrorFormatter, validatorCompiler } from './validation.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lunaRegistry: LunaRegistry
+  }
+}
+
+const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options) => {
+  const settings = normaliseOptions(options)
+  const registry = new LunaRegistry(settings)
+  fastify.decorate('lunaRegistry', registry)
+  fastify.addHook('onClose', async () => { await settings.store.close() })
+
+  // Everything below lives in an encapsulated child: the host app sees the decorator and the
+  // routes, never the auth hook, the validator, the error handler or the view engine.
+  await fastify.register(async (child: FastifyInstance) => {
+    child.setValidatorCompiler(validatorCompiler)
+    child.setSchemaErrorFormatter(schemaErrorFormatter)
+    child.setErrorHandler(errorHandler)
+    // The wire format is JSON: whatever parsers the host app added, another type gets a 415.
+    child.removeAllContentTypeParsers()
+    child.addContentTypeParser('application/json', { parseAs: 'string' }, child.getDefaultJsonParser('error', 'error'))
+    if (settings.auth !== false) await protect(child, settings.auth)
+    // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
+    if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)
+    await child.register(instanceRoutes, { registry })
+    // The view engine adds a hook of its own; keeping it beside, not above, the instance routes
+    // keeps it off the heartbeat path.
+    await child.register(async (services: FastifyInstance) => {
+      if (settings.panel) {
+        await panelViews(services, settings.prefix)
+        await services.register(panelAssets)
+      }
+      await services.register(serviceRoutes, { registry, panel: settings.panel })
+    })
+  }, { prefix: settings.prefix })
+}
+
+/** The Luna service registry as a Fastify plugin: `fastify.register(lunaRegistry, options)`. */
+export const lunaRegistry = fp(plugin, { name: 'luna-registry', fastify: '5.x' })

@@ -1,0 +1,78 @@
+import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
+import { parseInstanceId } from '../instance-id.js'
+import type { LunaRegistry } from '../registry.js'
+import {
+  type InstanceParams,
+  ErrorSchema,
+  InstanceInfoSchema,
+  InstanceListSchema,
+  InstanceParamsSchema,
+  InstanceQuerySchema,
+  InstanceViewSchema
+} from '../schemas.js'
+
+/** Instance bodies are small; anything larger is a mistake or an attack. */
+export const BODY_LIMIT = 64 * 1024
+
+const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }
+
+// POST and PUT check the id while building the record; GET and DELETE check it here, so a
+// malformed id is a 400 naming the part rather than a 404.
+const checkId: preValidationHookHandler = async (request) => {
+  const id = (request.params as InstanceParams)['*']
+  const parsed = parseInstanceId(id)
+  if (!parsed.ok) throw new InvalidInstanceIdError(id, parsed.reason)
+}
+
+export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  app.post('/instances/*', {
+    bodyLimit: BODY_LIMIT,
+    schema: {
+      params: InstanceParamsSchema,
+      body: InstanceInfoSchema,
+      response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...errors }
+    }
+  }, async (request, reply) => {
+    const { created, instance } = await registry.register(request.params['*'], request.body)
+    return await reply.code(created ? 201 : 200).send(instance)
+  })
+
+  app.put('/instances/*', {
+    bodyLimit: BODY_LIMIT,
+    schema: {
+      params: InstanceParamsSchema,
+      body: InstanceInfoSchema,
+      response: { 200: InstanceViewSchema, ...errors }
+    }
+  }, async (request) => {
+    const instance = await registry.heartbeat(request.params['*'], request.body)
+    if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
+    return instance
+  })
+
+  app.delete('/instances/*', {
+    preValidation: checkId,
+    schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...errors } }
+  }, async (request, reply) => {
+    if (!await registry.deregister(request.params['*'])) throw new InstanceNotFoundError(request.params['*'])
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/instances/*', {
+    preValidation: checkId,
+    schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...errors } }
+  }, async (request) => {
+    const instance = await registry.getInstance(request.params['*'])
+    if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
+    return instance
+  })
+
+  app.get('/instances', {
+    schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...errors } }
+  }, async (request) => await registry.listInstances(request.query))
+}

@@ -1,0 +1,85 @@
+import { Type, type Static } from 'typebox'
+import { SERVICE_NAME_OR_EMPTY_PATTERN, SERVICE_NAME_PATTERN } from './instance-id.js'
+
+export const ReportedStatusSchema = Type.Enum(['OK', 'DOWN'])
+export const InstanceStatusSchema = Type.Enum(['OK', 'DOWN'])
+export const ServiceStatusSchema = Type.Enum(['UP', 'DOWN'])
+
+const BalancerOptionsIn = Type.Object({
+  weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
+}, { additionalProperties: true })
+
+const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 512 }), { maxProperties: 64 })
+
+/**
+ * The body of POST and PUT. Unknown top-level fields are accepted here and dropped when the
+ * record is built, whatever the host app's Ajv settings.
+ */
+export const InstanceInfoSchema = Type.Object({
+  instanceId: Type.Optional(Type.String({ maxLength: 512 })),
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  version: Type.String({ minLength: 1, maxLength: 64 }),
+  status: ReportedStatusSchema,
+  url: Type.String({ maxLength: 2048, format: 'http-url' }),
+  balancerOptions: Type.Optional(BalancerOptionsIn),
+  metadata: Type.Optional(Metadata)
+})
+export type InstanceInfo = Static<typeof InstanceInfoSchema>
+
+// Wildcards, not `:id`, so that ids longer than the router's maxParamLength (100) still route.
+export const InstanceParamsSchema = Type.Object({
+  '*': Type.String({ maxLength: 512 })
+})
+export type InstanceParams = Static<typeof InstanceParamsSchema>
+
+/** `''` for the list at `/services/`, else a service name. */
+export const ServiceParamsSchema = Type.Object({
+  '*': Type.String({ pattern: SERVICE_NAME_OR_EMPTY_PATTERN })
+})
+
+export const InstanceQuerySchema = Type.Object({
+  service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN })),
+  status: Type.Optional(InstanceStatusSchema)
+})
+
+export const InstanceViewSchema = Type.Object({
+  instanceId: Type.String(),
+  name: Type.String(),
+  description: Type.Optional(Type.String()),
+  version: Type.String(),
+  url: Type.String(),
+  status: InstanceStatusSchema,
+  reportedStatus: ReportedStatusSchema,
+  balancerOptions: Type.Object({ weight: Type.Integer() }, { additionalProperties: true }),
+  metadata: Type.Record(Type.String(), Type.String()),
+  registeredAt: Type.String(),
+  lastHeartbeat: Type.String()
+})
+export type InstanceView = Static<typeof InstanceViewSchema>
+
+export const InstanceListSchema = Type.Array(InstanceViewSchema)
+
+export const ServiceViewSchema = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  status: ServiceStatusSchema,
+  instancesOnline: Type.Integer(),
+  instancesTotal: Type.Integer(),
+  instances: InstanceListSchema
+})
+export type ServiceView = Static<typeof ServiceViewSchema>
+
+export const ServiceListSchema = Type.Array(ServiceViewSchema)
+
+export const ErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String()
+})
+
+/** The error responses a route can give, keyed by status code, for its response schema. */
+export function errorResponses (...codes: number[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(codes.map((code) => [code, ErrorSchema]))
+}

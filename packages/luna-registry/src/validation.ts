@@ -1,0 +1,87 @@
+import { STATUS_CODES } from 'node:http'
+import { Ajv, type ErrorObject } from 'ajv'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
+import { AUTHENTICATE_HEADER } from './auth.js'
+import { RouteNotFoundError } from './errors.js'
+import { SERVICE_NAME_OR_EMPTY_PATTERN, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './instance-id.js'
+
+/** An absolute `http:` or `https:` URL with a host. */
+export function isHttpUrl (value: string): boolean {
+  if (!/^https?:\/\//i.test(value)) return false
+  try {
+    return new URL(value).host !== ''
+  } catch {
+    return false
+  }
+}
+
+// Our own Ajv, whatever the host app configured: no type coercion (`"version": 1` is a client
+// mistake, not a string), defaults applied, the registry's formats known.
+const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+ajv.addFormat('http-url', isHttpUrl)
+// Query strings and params are strings by nature; only they are coerced.
+const coercingAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? ajv : coercingAjv).compile(schema)
+
+function describeError (error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>
+  switch (error.keyword) {
+    case 'required':
+      return `${error.instancePath}/${String(params['missingProperty'])} is required`
+    case 'enum':
+      return `${error.instancePath} must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
+    case 'format':
+      return params['format'] === 'http-url'
+        ? `${error.instancePath} must be an absolute http: or https: URL`
+        : `${error.instancePath} must match format "${String(params['format'])}"`
+    case 'pattern':
+      return params['pattern'] === SERVICE_NAME_PATTERN || params['pattern'] === SERVICE_NAME_OR_EMPTY_PATTERN
+        ? `${error.instancePath} must be a service name: ${SERVICE_NAME_RULE}`
+        : `${error.instancePath} ${error.message ?? 'is invalid'}`
+    case 'minLength':
+      return params['limit'] === 1
+        ? `${error.instancePath} must not be empty`
+        : `${error.instancePath} ${error.message ?? 'is too short'}`
+    default:
+      return `${error.instancePath} ${error.message ?? 'is invalid'}`
+  }
+}
+
+/** `body/status must be one of "OK", "DOWN"`: the part, the field and the rule. */
+export const schemaErrorFormatter = (errors: FastifySchemaValidationError[], dataVar: string): Error =>
+  new Error(errors.map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
+
+/**
+ * Every error leaves in Fastify's shape `{ statusCode, code, error, message }`. Client mistakes
+ * keep their status and message; anything else is logged and answered with a bare 500.
+ */
+export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
+    ? error.statusCode
+    : 500
+  if (statusCode >= 500) {
+    request.log.error({ err: error }, 'luna-registry: request failed')
+    void reply.code(500).send({
+      statusCode: 500,
+      code: 'FST_LUNA_INTERNAL_ERROR',
+      error: STATUS_CODES[500]!,
+      message: 'Internal Server Error'
+    })
+    return
+  }
+  if (statusCode === 401) void reply.header('www-authenticate', AUTHENTICATE_HEADER)
+  request.log.info({ err: error }, error.message)
+  void reply.code(statusCode).send({
+    statusCode,
+    code: error.code ?? 'FST_ERR_BAD_REQUEST',
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message: error.message
+  })
+}
+
+export function notFoundHandler (request: FastifyRequest, reply: FastifyReply): void {
+  const error = new RouteNotFoundError(request.method, request.url)
+  void reply.code(404).send({ statusCode: 404, code: error.code, error: STATUS_CODES[404]!, message: error.message })
+}
