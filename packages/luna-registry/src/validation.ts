@@ -53,6 +53,14 @@ function describeError (error: ErrorObject): string {
 export const schemaErrorFormatter = (errors: FastifySchemaValidationError[], dataVar: string): Error =>
   new Error(errors.map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
 
+// Fastify's own wording for these does not say what the rule is.
+const CLEARER: Record<string, (request: FastifyRequest) => string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: (request) =>
+    `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported: send application/json`,
+  FST_ERR_CTP_BODY_TOO_LARGE: (request) =>
+    `body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`
+}
+
 /**
  * Every error leaves in Fastify's shape `{ statusCode, code, error, message }`. Client mistakes
  * keep their status and message; anything else is logged and answered with a bare 500.
@@ -77,7 +85,7 @@ export function errorHandler (error: FastifyError, request: FastifyRequest, repl
     statusCode,
     code: error.code ?? 'FST_ERR_BAD_REQUEST',
     error: STATUS_CODES[statusCode] ?? 'Error',
-    message: error.message
+    message: CLEARER[error.code]?.(request) ?? error.message
   })
 }
 

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict'
+import type { InstanceRecord, RegistryStore } from '../store.js'
+
+/**
+ * Declares one case of the contract. tap: `(name, fn) => t.test(name, async (t) => { await fn(); t.pass(name) })`;
+ * node:test: `test`; vitest: `it`. A case fails by throwing (the checks use `node:assert`).
+ */
+export type DeclareCase = (name: string, fn: () => Promise<void>) => unknown
+
+export interface StoreContractOptions {
+  /** A fresh, empty store for each case. It is closed when the case ends. */
+  create: () => RegistryStore | Promise<RegistryStore>
+  /** Registers a case with the test framework in use. */
+  test: DeclareCase
+}
+
+/** A complete record with every optional part present; override what a case needs. */
+export function sampleRecord (overrides: Partial<InstanceRecord> = {}): InstanceRecord {
+  const instanceId = overrides.instanceId ?? 'orders:10.0.0.1:8080'
+  return {
+    instanceId,
+    name: instanceId.slice(0, instanceId.indexOf(':')),
+    description: 'Takes orders',
+    version: '1.2.3-beta',
+    url: 'http://10.0.0.1:8080/',
+    status: 'OK',
+    balancerOptions: { weight: 3, zone: 'eu-1', nested: { a: [1, 2] } },
+    metadata: { region: 'eu', 'team.owner': 'checkout' },
+    registeredAt: 1_700_000_000_000,
+    lastHeartbeat: 1_700_000_000_000,
+    ...overrides
+  }
+}
+
+function withoutRegisteredAt (record: InstanceRecord): Omit<InstanceRecord, 'registeredAt'> {
+  const { registeredAt: _, ...update } = record
+  return update
+}
+
+function ids (records: ReadonlyArray<Readonly<InstanceRecord>>): string[] {
+  return records.map((record) => record.instanceId).sort()
+}
+
+/**
+ * The semantics every store must have, runnable unchanged against any implementation:
+ * `storeContract({ create: () => new MyStore(), test })`.
+ */
+export function storeContract ({ create, test }: StoreContractOptions): void {
+  const check = (name: string, body: (store: RegistryStore) => Promise<void>): void => {
+    test(name, async () => {
+      const store = await create()
+      try {
+        await body(store)
+      } finally {
+        await store.close()
+      }
+    })
+  }
+
+  check('register creates an instance and says so', async (store) => {
+    const record = sampleRecord()
+    const result = await store.register(record)
+    assert.equal(result.created, true)
+    assert.deepEqual(result.instance, record)
+    assert.deepEqual(await store.get(record.instanceId), record)
+    assert.deepEqual(ids(await store.list()), [record.instanceId])
+  })
+
+  check('register replaces an existing instance whole and says so', async (store) => {
+    await store.register(sampleRecord())
+    const replacement = sampleRecord({
+      version: '2.0.0',
+      status: 'DOWN',
+      description: undefined,
+      metadata: {},
+      balancerOptions: { weight: 0 },
+      registeredAt: 1_700_000_500_000,
+      lastHeartbeat: 1_700_000_500_000
+    })
+    delete replacement.description
+    const result = await store.register(replacement)
+    assert.equal(result.created, false)
+    assert.deepEqual(result.instance, replacement)
+    const stored = await store.get(replacement.instanceId)
+    assert.deepEqual(stored, replacement)
+    assert.equal(stored?.description, undefined)
+    assert.equal((await store.list()).length, 1)
+  })
+
+  check('every field survives the round trip exactly', async (store) => {
+    const record = sampleRecord({
+      description: 'Ünïcödé <b>&amp;</b> "quotes" \n newline',
+      metadata: { empty: '', long: 'x'.repeat(512), 'with:colon': 'a:b' },
+      balancerOptions: { weight: 1000, flag: true, ratio: 0.25, none: null, list: ['a', 1] },
+      registeredAt: 1,
+      lastHeartbeat: 8_640_000_000_000
+    })
+    await store.register(record)
+    assert.deepEqual(await store.get(record.instanceId), record)
+    assert.deepEqual((await store.list({ service: record.name }))[0], record)
+  })
+
+  check('an instance without a description comes back without one', async (store) => {
+    const record = sampleRecord()
+    delete record.description
+    await store.register(record)
+    const stored = await store.get(record.instanceId)
+    assert.equal(stored?.description, undefined)
+    assert.deepEqual(stored, record)
+  })
+
+  check('heartbeat replaces the info of an existing instance and keeps registeredAt', async (store) => {
+    const original = sampleRecord()
+    await store.register(original)
+    const update = withoutRegisteredAt(sampleRecord({ version: '1.2.4', status: 'DOWN', lastHeartbeat: original.lastHeartbeat + 10_000, metadata: { region: 'us' } }))
+    const result = await store.heartbeat(update)
+    const expected = { ...update, registeredAt: original.registeredAt }
+    assert.deepEqual(result, expected)
+    assert.deepEqual(await store.get(original.instanceId), expected)
+    assert.equal((await store.list()).length, 1)
+  })
+
+  check('heartbeat for an unknown instance writes nothing', async (store) => {
+    const result = await store.heartbeat(withoutRegisteredAt(sampleRecord()))
+    assert.equal(result, undefined)
+    assert.equal(await store.get(sampleRecord().instanceId), undefined)
+    assert.deepEqual(await store.list(), [])
+    assert.deepEqual(await store.list({ service: 'orders' }), [])
+  })
+
+  check('heartbeat never resurrects a removed instance', async (store) => {
+    const record = sampleRecord()
+    await store.register(record)
+    assert.equal(await store.remove(record.instanceId), true)
+    assert.equal(await store.heartbeat(withoutRegisteredAt(record)), undefined)
+    assert.equal(await store.get(record.instanceId), undefined)
+    assert.deepEqual(await store.list({ service: record.name }), [])
+  })
+
+  check('remove deletes an instance and its index entries, once', async (store) => {
+    const record = sampleRecord()
+    await store.register(record)
+    assert.equal(await store.remove(record.instanceId), true)
+    assert.equal(await store.remove(record.instanceId), false)
+    assert.equal(await store.get(record.instanceId), undefined)
+    assert.deepEqual(await store.list(), [])
+    assert.deepEqual(await store.list({ service: record.name }), [])
+    assert.equal(await store.remove('never:registered.example:1'), false)
+  })
+
+  check('list filters by service, exactly and case-sensitively', async (store) => {
+    const records = [
+      sampleRecord({ instanceId: 'orders:10.0.0.1:8080' }),
+      sampleRecord({ instanceId: 'orders:10.0.0.2:8080' }),
+      sampleRecord({ instanceId: 'Orders:10.0.0.3:8080' }),
+      sampleRecord({ instanceId: 'orders-eu:10.0.0.4:8080' }),
+      sampleRecord({ instanceId: 'billing:[::1]:9000' })
+    ]
+    for (const record of records) await store.register(record)
+    assert.deepEqual(ids(await store.list()), ids(records))
+    assert.deepEqual(ids(await store.list({ service: 'orders' })), ['orders:10.0.0.1:8080', 'orders:10.0.0.2:8080'])
+    assert.deepEqual(ids(await store.list({ service: 'Orders' })), ['Orders:10.0.0.3:8080'])
+    assert.deepEqual(ids(await store.list({ service: 'billing' })), ['billing:[::1]:9000'])
+    assert.deepEqual(await store.list({ service: 'order' }), [])
+    assert.deepEqual(await store.list({ service: 'nobody' }), [])
+  })
+
+  check('what the caller keeps cannot change what is stored', async (store) => {
+    const record = sampleRecord()
+    await store.register(record)
+    record.version = 'mutated'
+    record.metadata['region'] = 'mutated'
+    record.balancerOptions.weight = 999
+    const stored = await store.get(record.instanceId)
+    assert.equal(stored?.version, '1.2.3-beta')
+    assert.equal(stored?.metadata['region'], 'eu')
+    assert.equal(stored?.balancerOptions.weight, 3)
+  })
+
+  check('concurrent registrations of one id create it exactly once', async (store) => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      store.register(sampleRecord({ version: `1.0.${i}` }))))
+    assert.equal(results.filter((result) => result.created).length, 1)
+    assert.equal((await store.list()).length, 1)
+  })
+
+  check('concurrent registrations of many ids are all kept', async (store) => {
+    const records = Array.from({ length: 50 }, (_, i) => sampleRecord({ instanceId: `svc-${i % 5}:10.0.1.${i}:80` }))
+    await Promise.all(records.map((record) => store.register(record)))
+    assert.deepEqual(ids(await store.list()), ids(records))
+    assert.equal((await store.list({ service: 'svc-3' })).length, 10)
+  })
+
+  check('a heartbeat racing a removal never leaves the instance behind', async (store) => {
+    for (let round = 0; round < 10; round++) {
+      const record = sampleRecord({ instanceId: `race:10.0.2.${round}:80` })
+      await store.register(record)
+      const [removed] = await Promise.all([
+        store.remove(record.instanceId),
+        store.heartbeat(withoutRegisteredAt({ ...record, lastHeartbeat: record.lastHeartbeat + 1 }))
+      ])
+      assert.equal(removed, true)
+      assert.equal(await store.get(record.instanceId), undefined)
+    }
+    assert.deepEqual(await store.list({ service: 'race' }), [])
+  })
+}

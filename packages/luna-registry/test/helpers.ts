@@ -1,0 +1,37 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import lunaRegistry, { type LunaRegistryOptions } from '../src/index.js'
+
+export const PREFIX = '/registry/v1'
+export const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
+
+export function basic (username: string, password: string): { authorization: string } {
+  return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
+}
+
+/** A clock the test moves by hand. */
+export function manualClock (start = Date.parse('2026-01-01T00:00:00.000Z')): { now: () => number, advance: (ms: number) => void } {
+  let current = start
+  return { now: () => current, advance: (ms) => { current += ms } }
+}
+
+/** A valid instance info body for `service`. */
+export function info (service = 'orders', overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: service,
+    version: '1.0.0',
+    status: 'OK',
+    url: 'http://10.0.0.1:8080/',
+    ...overrides
+  }
+}
+
+interface Closable { teardown: (fn: () => unknown) => void }
+
+/** A fresh Fastify app with the registry, closed when the test ends. */
+export async function build (t: Closable, options: LunaRegistryOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(lunaRegistry, options)
+  await app.ready()
+  t.teardown(() => app.close())
+  return app
+}
