@@ -53,6 +53,14 @@ function describeError (error: ErrorObject): string {
 export const schemaErrorFormatter = (errors: FastifySchemaValidationError[], dataVar: string): Error =>
   new Error(errors.map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
 
+/** The same, for a route whose wildcard param (`*`) users know as `name`. */
+export function wildcardNamed (name: string): typeof schemaErrorFormatter {
+  return (errors, dataVar) => schemaErrorFormatter(
+    errors.map((error) => dataVar === 'params' ? { ...error, instancePath: error.instancePath.replace(/^\/\*/, `/${name}`) } : error),
+    dataVar
+  )
+}
+
 // Fastify's own wording for these does not say what the rule is.
 const CLEARER: Record<string, (request: FastifyRequest) => string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (request) =>

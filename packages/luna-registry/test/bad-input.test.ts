@@ -138,3 +138,10 @@ t.test('a store that fails gives a bare 500 that leaks nothing', async (t) => {
   t.equal(res.statusCode, 500)
   t.same(res.json(), { statusCode: 500, code: 'FST_LUNA_INTERNAL_ERROR', error: 'Internal Server Error', message: 'Internal Server Error' })
 })
+
+t.test('an absurdly long id: 400 naming params/id', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'GET', url: `${PREFIX}/instances/${'a'.repeat(600)}:h:1`, headers: AUTH })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().message, /^params\/id must NOT have more than 512 characters/)
+})

@@ -63,14 +63,14 @@ const SOURCES: Record<keyof ServerSettings, Source> = {
     flag: 'password',
     placeholder: '<password>',
     fallback: '',
-    help: 'basic auth password (blank by default); prefer the variable, flags show in `ps`'
+    help: 'basic auth password; the variable keeps it out of `ps`'
   },
   heartbeatTimeout: {
     env: 'LUNA_HEARTBEAT_TIMEOUT',
     flag: 'heartbeat-timeout',
     placeholder: '<duration>',
     fallback: '30s',
-    help: 'an instance is DOWN this long after its last heartbeat'
+    help: 'DOWN this long after the last heartbeat: ms, 500ms, 30s, 2m, 1h'
   },
   logLevel: {
     env: 'LUNA_LOG_LEVEL',

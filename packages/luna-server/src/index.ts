@@ -1,1 +1,11 @@
-export {}
+export { buildServer, type BuildServerOptions } from './server.js'
+export {
+  ConfigError,
+  HELP,
+  LOG_LEVELS,
+  parseConfig,
+  type Config,
+  type Env,
+  type LogLevel,
+  type ServerSettings
+} from './config.js'

@@ -1,8 +1,9 @@
-import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify'
+import type { FastifyPluginAsync, preHandlerHookHandler } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
+import { wildcardNamed } from '../validation.js'
 import type { LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
@@ -18,10 +19,11 @@ import {
 export const BODY_LIMIT = 64 * 1024
 
 const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }
+const formatter = { schemaErrorFormatter: wildcardNamed('id') }
 
 // POST and PUT check the id while building the record; GET and DELETE check it here, so a
 // malformed id is a 400 naming the part rather than a 404.
-const checkId: preValidationHookHandler = async (request) => {
+const checkId: preHandlerHookHandler = async (request) => {
   const id = (request.params as InstanceParams)['*']
   const parsed = parseInstanceId(id)
   if (!parsed.ok) throw new InvalidInstanceIdError(id, parsed.reason)
@@ -31,6 +33,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.post('/instances/*', {
+    ...formatter,
     bodyLimit: BODY_LIMIT,
     schema: {
       params: InstanceParamsSchema,
@@ -43,6 +46,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.put('/instances/*', {
+    ...formatter,
     bodyLimit: BODY_LIMIT,
     schema: {
       params: InstanceParamsSchema,
@@ -56,7 +60,8 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.delete('/instances/*', {
-    preValidation: checkId,
+    ...formatter,
+    preHandler: checkId,
     schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...errors } }
   }, async (request, reply) => {
     if (!await registry.deregister(request.params['*'])) throw new InstanceNotFoundError(request.params['*'])
@@ -64,7 +69,8 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.get('/instances/*', {
-    preValidation: checkId,
+    ...formatter,
+    preHandler: checkId,
     schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...errors } }
   }, async (request) => {
     const instance = await registry.getInstance(request.params['*'])

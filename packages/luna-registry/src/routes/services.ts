@@ -5,6 +5,7 @@ import { ServiceNotFoundError } from '../errors.js'
 import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
 import type { LunaRegistry } from '../registry.js'
+import { wildcardNamed } from '../validation.js'
 import { ErrorSchema, ServiceListSchema, ServiceParamsSchema, ServiceViewSchema, type ServiceView } from '../schemas.js'
 
 const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }
@@ -29,6 +30,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   // A wildcard rather than `:name`: names may be longer than the router's maxParamLength, and
   // `/services/` (the empty name) is the list again.
   app.get('/services/*', {
+    schemaErrorFormatter: wildcardNamed('name'),
     schema: {
       params: ServiceParamsSchema,
       response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema]), ...errors }

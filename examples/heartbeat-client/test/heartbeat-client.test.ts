@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import Fastify, { type FastifyInstance } from 'fastify'
+import lunaRegistry, { type LunaRegistryOptions } from 'luna-registry'
+import t, { type Test } from 'tap'
+
+const exampleDir = fileURLToPath(new URL('..', import.meta.url))
+// Awkward characters on purpose: the client must decode them out of LUNA_URL.
+const username = 'luna'
+const password = 'p@ss:word'
+const SERVICE = 'hello-test'
+
+async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await sleep(20)
+  }
+}
+
+async function startRegistry (t: Test, port = 0, options: LunaRegistryOptions = { auth: { username, password } }): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(lunaRegistry, options)
+  await app.listen({ port, host: '127.0.0.1' })
+  t.teardown(async () => { await app.close() })
+  return app
+}
+
+function lunaUrl (port: number): string {
+  return `http://${username}:${encodeURIComponent(password)}@127.0.0.1:${port}/registry/v1`
+}
+
+interface Client {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<[number | null, NodeJS.Signals | null]>
+}
+
+function startClient (t: Test, registryPort: number): Client {
+  const child = spawn(process.execPath, ['dist/index.js'], {
+    cwd: exampleDir,
+    env: { ...process.env, LUNA_URL: lunaUrl(registryPort), SERVICE_NAME: SERVICE, PORT: '0', HEARTBEAT_INTERVAL: '100' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return { child, output: () => output, exited }
+}
+
+async function exitOf (client: Client): Promise<[number | null, NodeJS.Signals | null]> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`client did not exit; output:\n${client.output()}`)) }, 5000)
+  })
+  try {
+    return await Promise.race([client.exited, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+t.test('registers, heartbeats, registers again after a 404 and deregisters on SIGTERM', async (t) => {
+  const app = await startRegistry(t)
+  const client = startClient(t, (app.server.address() as AddressInfo).port)
+
+  const registered = await until('the client is registered', async () => {
+    const [instance] = await app.lunaRegistry.listInstances({ service: SERVICE })
+    return instance
+  })
+  const { instanceId } = registered
+  t.match(instanceId, /^hello-test:127\.0\.0\.1:\d+$/, 'the id carries the port the system picked')
+  t.equal(registered.status, 'OK')
+  t.equal(registered.version, '1.0.0')
+  t.equal(registered.url, `http://${instanceId.slice(SERVICE.length + 1)}/`)
+  t.match(registered.metadata, { runtime: /^node v/ })
+
+  const hello = await fetch(registered.url)
+  t.equal(hello.status, 200, 'the registered URL is the service itself')
+  t.same(await hello.json(), { hello: 'world', from: SERVICE })
+
+  await until('a heartbeat arrives', async () => {
+    const instance = await app.lunaRegistry.getInstance(instanceId)
+    return instance !== undefined && instance.lastHeartbeat > registered.lastHeartbeat ? instance : undefined
+  })
+  t.equal((await app.lunaRegistry.getInstance(instanceId))?.registeredAt, registered.registeredAt, 'heartbeats do not re-register')
+
+  t.ok(await app.lunaRegistry.deregister(instanceId))
+  const again = await until('the client registers again', async () => await app.lunaRegistry.getInstance(instanceId))
+  t.ok(again.registeredAt > registered.registeredAt, 'a new registration')
+  t.equal(again.status, 'OK')
+  await until('the client logs it', () => client.output().includes(`re-registered ${instanceId}`) || undefined)
+
+  client.child.kill('SIGTERM')
+  const [code, signal] = await exitOf(client)
+  t.equal(code, 0, 'exits 0')
+  t.equal(signal, null)
+  t.equal(await app.lunaRegistry.getInstance(instanceId), undefined, 'left the registry')
+  t.match(client.output(), `deregistered ${instanceId} on SIGTERM`)
+  t.notMatch(client.output(), /unreachable|refused|Error/, 'nothing went wrong on the way')
+})
+
+t.test('carries on while the registry is unreachable and registers once it is up', async (t) => {
+  // A port that was free a moment ago: nothing listens there until the registry starts.
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+
+  const client = startClient(t, port)
+  await until('a failed heartbeat is logged', () => /PUT .* failed, registry unreachable: .*ECONNREFUSED/.test(client.output()) || undefined)
+  t.match(client.output(), /POST hello-test:127\.0\.0\.1:\d+ failed, registry unreachable/, 'the first registration failed too')
+  t.equal(client.child.exitCode, null, 'still running')
+
+  const app = await startRegistry(t, port)
+  const instance = await until('the client registers', async () => {
+    const [instance] = await app.lunaRegistry.listInstances({ service: SERVICE })
+    return instance
+  })
+  t.equal(instance.status, 'OK')
+
+  await app.close()
+  client.child.kill('SIGINT')
+  const [code] = await exitOf(client)
+  t.equal(code, 0, 'exits 0 even when the DELETE cannot reach the registry')
+  t.match(client.output(), /DELETE .* failed, registry unreachable/)
+  t.notMatch(client.output(), /Unhandled|TypeError/)
+})
+
+t.test('says so when the registry refuses the credentials, and keeps trying', async (t) => {
+  const app = await startRegistry(t, 0, { auth: { username, password: 'something else' } })
+  const client = startClient(t, (app.server.address() as AddressInfo).port)
+  await until('a refused heartbeat is logged', () => /PUT .* refused: 401/.test(client.output()) || undefined)
+  t.match(client.output(), /POST hello-test:127\.0\.0\.1:\d+ refused: 401 .*FST_LUNA_UNAUTHORIZED/)
+  t.same(await app.lunaRegistry.listInstances(), [])
+
+  client.child.kill('SIGTERM')
+  const [code] = await exitOf(client)
+  t.equal(code, 0)
+})

@@ -1,0 +1,108 @@
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Fastify from 'fastify'
+import t from 'tap'
+import lunaRegistry from '../src/index.js'
+import { AUTH, PREFIX, basic, build, info } from './helpers.js'
+
+const CHALLENGE = 'Basic realm="Luna"'
+const ROUTES: Array<[string, string, unknown?]> = [
+  ['GET', `${PREFIX}/services`],
+  ['GET', `${PREFIX}/services/`],
+  ['GET', `${PREFIX}/services/orders`],
+  ['GET', `${PREFIX}/instances`],
+  ['GET', `${PREFIX}/instances/orders:h:1`],
+  ['POST', `${PREFIX}/instances/orders:h:1`, info()],
+  ['PUT', `${PREFIX}/instances/orders:h:1`, info()],
+  ['DELETE', `${PREFIX}/instances/orders:h:1`],
+  ['GET', `${PREFIX}/assets/luna.css`]
+]
+
+t.test('every route answers 401 with the Luna challenge without credentials', async (t) => {
+  const app = await build(t)
+  for (const [method, url, payload] of ROUTES) {
+    const res = await app.inject({ method: method as 'GET', url, ...(payload === undefined ? {} : { payload: payload as object }) })
+    t.equal(res.statusCode, 401, `${method} ${url}`)
+    t.equal(res.headers['www-authenticate'], CHALLENGE, `${method} ${url} challenge`)
+    t.equal(res.json().statusCode, 401)
+  }
+  t.same(await app.lunaRegistry.store.list(), [], 'nothing was written')
+})
+
+t.test('wrong credentials are refused; the default is admin with a blank password', async (t) => {
+  const app = await build(t)
+  const cases: Array<[string, Record<string, string>, number]> = [
+    ['default admin and blank password', basic('admin', ''), 200],
+    ['wrong password', basic('admin', 'x'), 401],
+    ['wrong user', basic('root', ''), 401],
+    ['user in another case', basic('Admin', ''), 401],
+    ['no colon', { authorization: `Basic ${Buffer.from('admin').toString('base64')}` }, 401],
+    ['another scheme', { authorization: 'Bearer abc' }, 401],
+    ['garbage', { authorization: 'Basic !!!' }, 401],
+    ['scheme in lower case', { authorization: `basic ${Buffer.from('admin:').toString('base64')}` }, 200]
+  ]
+  for (const [label, headers, status] of cases) {
+    const res = await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers })
+    t.equal(res.statusCode, status, label)
+    if (status === 401) {
+      t.equal(res.headers['www-authenticate'], CHALLENGE, `${label}: challenge`)
+      t.match(res.json(), { statusCode: 401, error: 'Unauthorized', code: /^FST_/ })
+    }
+  }
+})
+
+t.test('configured credentials, UTF-8 and colons in the password', async (t) => {
+  const app = await build(t, { auth: { username: 'ops', password: 'pä:ss word' } })
+  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: basic('ops', 'pä:ss word') })).statusCode, 200)
+  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: basic('ops', 'pä:ss') })).statusCode, 401)
+  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: AUTH })).statusCode, 401)
+})
+
+t.test('credentials embedded in a URL work over real HTTP', async (t) => {
+  const app = Fastify()
+  await app.register(lunaRegistry, { auth: { username: 'admin', password: 's3cret' } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as AddressInfo
+  // Node's http client, like curl and browsers, turns user:password@ into an Authorization header.
+  const get = async (url: string): Promise<number> => await new Promise((resolve, reject) => {
+    httpRequest(url, (res) => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject).end()
+  })
+  t.equal(await get(`http://admin:s3cret@127.0.0.1:${port}${PREFIX}/services`), 200)
+  t.equal(await get(`http://admin:wrong@127.0.0.1:${port}${PREFIX}/services`), 401)
+  t.equal(await get(`http://127.0.0.1:${port}${PREFIX}/services`), 401)
+})
+
+t.test('the getting-started form admin@host works with the default blank password', async (t) => {
+  const app = Fastify()
+  await app.register(lunaRegistry)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as AddressInfo
+  const body = await new Promise<string>((resolve, reject) => {
+    httpRequest(`http://admin@127.0.0.1:${port}${PREFIX}/services/`, (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk }).on('end', () => resolve(`${res.statusCode} ${text}`))
+    }).on('error', reject).end()
+  })
+  t.equal(body, '200 []')
+})
+
+t.test('auth: false leaves protection to the host app', async (t) => {
+  const app = await build(t, { auth: false })
+  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services` })
+  t.equal(res.statusCode, 200)
+  t.notOk(res.headers['www-authenticate'])
+})
+
+t.test('the auth hook does not leak into the host app', async (t) => {
+  const app = Fastify()
+  app.get('/public', async () => ({ hello: 'world' }))
+  await app.register(lunaRegistry)
+  app.get('/after', async () => ({ registered: 'after' }))
+  t.teardown(() => app.close())
+  t.equal((await app.inject('/public')).statusCode, 200)
+  t.equal((await app.inject('/after')).statusCode, 200)
+  t.equal((await app.inject(`${PREFIX}/services`)).statusCode, 401)
+  t.notOk(app.hasDecorator('basicAuth'), 'no basicAuth decorator on the host')
+})

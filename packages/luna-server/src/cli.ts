@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { DEFAULT_PREFIX } from 'luna-registry'
+import { ConfigError, HELP, parseConfig, type Env, type ServerSettings } from './config.js'
+import { buildServer } from './server.js'
+
+async function version (): Promise<string> {
+  // `../package.json` is the package root from src/ and from dist/ alike.
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+function oneLine (error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ')
+}
+
+/** Where a person or a client should point: a wildcard address is not somewhere to browse to. */
+function panelUrl (app: FastifyInstance, host: string): string {
+  const { port } = app.server.address() as AddressInfo
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}${DEFAULT_PREFIX}/services/`
+}
+
+function closeOnSignals (app: FastifyInstance): void {
+  let closing = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // A second signal means the operator will not wait for in-flight requests.
+    if (closing) process.exit(1)
+    closing = true
+    app.log.info({ signal }, `${signal} received, closing`)
+    app.close().then(() => process.exit(0), (error: unknown) => {
+      app.log.error({ err: error }, 'close failed')
+      process.exit(1)
+    })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+}
+
+async function start (settings: ServerSettings): Promise<void> {
+  const app = buildServer(settings)
+  try {
+    await app.listen({ port: settings.port, host: settings.host })
+  } catch (error) {
+    process.stderr.write(`luna-server: cannot listen on ${settings.host}:${settings.port}: ${oneLine(error)}\n`)
+    process.exitCode = 1
+    await app.close()
+    return
+  }
+  const url = panelUrl(app, settings.host)
+  // `url` as a field of its own lets scripts and tests find the address in the JSON log.
+  app.log.info({ url }, `Luna registry listening on ${url}`)
+  closeOnSignals(app)
+}
+
+/**
+ * The `luna-server` command. Exit codes: 0 after help, version or a graceful shutdown; 1 when
+ * the server cannot listen; 2 for a bad setting.
+ */
+export async function main (argv: string[], env: Env): Promise<void> {
+  let config
+  try {
+    config = parseConfig(argv, env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`luna-server: ${error.message}\n`)
+    process.exitCode = 2
+    return
+  }
+  if (config.action === 'help') process.stdout.write(HELP)
+  else if (config.action === 'version') process.stdout.write(`${await version()}\n`)
+  else await start(config.settings)
+}

@@ -1,0 +1,44 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
+import type { ServerSettings } from './config.js'
+
+export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host'>> {
+  /** Where the JSON log lines go instead of standard output; redaction applies either way. */
+  logStream?: { write (line: string): void }
+  /** The registry's clock in epoch milliseconds. Default `Date.now`. */
+  now?: () => number
+}
+
+// Every request carries the basic auth credentials; whatever gets logged, they must not be.
+const REDACT = ['req.headers.authorization', 'headers.authorization', '*.headers.authorization']
+
+const HealthSchema = {
+  type: 'object',
+  properties: { status: { type: 'string', const: 'ok' } },
+  required: ['status'],
+  additionalProperties: false
+} as const
+
+/**
+ * The luna-registry plugin in a Fastify server of its own, with `GET /healthz` beside it.
+ * Not yet listening: call `listen()`, or `inject()` in tests.
+ */
+export function buildServer (options: BuildServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? 'info',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream })
+    }
+  })
+
+  // For load balancers and orchestrators: no auth, and nothing about the registry's contents.
+  app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }))
+
+  app.register(lunaRegistry, {
+    auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
+    heartbeatTimeout: options.heartbeatTimeout,
+    now: options.now
+  })
+  return app
+}

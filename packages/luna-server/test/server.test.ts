@@ -1,0 +1,100 @@
+import t from 'tap'
+import { buildServer } from '../src/server.js'
+
+const PASSWORD = 'Tr0ub4dor-and-3'
+
+function basic (username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+}
+
+const instance = {
+  name: 'billing',
+  version: '1.2.3',
+  status: 'OK',
+  url: 'http://billing.internal:8080/'
+}
+
+t.test('GET /healthz answers {"status":"ok"} without auth', async (t) => {
+  const app = buildServer({ logLevel: 'silent', username: 'ops', password: PASSWORD })
+  t.teardown(() => app.close())
+  const response = await app.inject({ method: 'GET', url: '/healthz' })
+  t.equal(response.statusCode, 200)
+  t.equal(response.body, '{"status":"ok"}')
+  t.match(response.headers['content-type'], /^application\/json/)
+})
+
+t.test('registry routes sit under /registry/v1 behind admin and a blank password by default', async (t) => {
+  const app = buildServer({ logLevel: 'silent' })
+  t.teardown(() => app.close())
+  const anonymous = await app.inject({ method: 'GET', url: '/registry/v1/services' })
+  t.equal(anonymous.statusCode, 401)
+  t.equal(anonymous.headers['www-authenticate'], 'Basic realm="Luna"')
+  const admin = await app.inject({ method: 'GET', url: '/registry/v1/services', headers: { authorization: basic('admin', '') } })
+  t.equal(admin.statusCode, 200)
+  t.same(admin.json(), [])
+})
+
+t.test('a custom username and password replace the defaults', async (t) => {
+  const app = buildServer({ logLevel: 'silent', username: 'ops', password: PASSWORD })
+  t.teardown(() => app.close())
+  const get = async (authorization: string): Promise<number> =>
+    (await app.inject({ method: 'GET', url: '/registry/v1/instances', headers: { authorization } })).statusCode
+  t.equal(await get(basic('ops', PASSWORD)), 200)
+  t.equal(await get(basic('admin', '')), 401, 'the defaults no longer work')
+  t.equal(await get(basic('ops', 'wrong')), 401)
+  t.equal(await get(basic('admin', PASSWORD)), 401)
+})
+
+t.test('the heartbeat timeout reaches the registry', async (t) => {
+  let clock = Date.UTC(2026, 0, 1)
+  const app = buildServer({ logLevel: 'silent', heartbeatTimeout: 5000, now: () => clock })
+  t.teardown(() => app.close())
+  const headers = { authorization: basic('admin', '') }
+  const registered = await app.inject({ method: 'POST', url: '/registry/v1/instances/billing:billing.internal:8080', headers, payload: instance })
+  t.equal(registered.statusCode, 201)
+  const status = async (): Promise<string> =>
+    (await app.inject({ method: 'GET', url: '/registry/v1/instances/billing:billing.internal:8080', headers })).json().status
+
+  clock += 4999
+  t.equal(await status(), 'OK', 'just inside the timeout')
+  clock += 1
+  t.equal(await status(), 'DOWN', 'at the timeout, far short of the 30 s default')
+})
+
+t.test('the log level reaches the logger', async (t) => {
+  const app = buildServer({ logLevel: 'warn' })
+  t.teardown(() => app.close())
+  t.equal(app.log.level, 'warn')
+})
+
+t.test('the logs never carry the credentials', async (t) => {
+  const lines: string[] = []
+  const app = buildServer({
+    logLevel: 'trace',
+    username: 'ops',
+    password: PASSWORD,
+    logStream: { write: (line) => { lines.push(line) } }
+  })
+  // What a host app or a future change might do: log the request headers.
+  app.addHook('onResponse', async (request) => { request.log.info({ headers: request.headers }, 'headers seen') })
+  const good = basic('ops', PASSWORD)
+  const bad = basic('ops', `${PASSWORD}x`)
+  await app.inject({ method: 'GET', url: '/registry/v1/services', headers: { authorization: good } })
+  await app.inject({ method: 'GET', url: '/registry/v1/services', headers: { authorization: bad } })
+  await app.inject({ method: 'POST', url: '/registry/v1/instances/billing:billing.internal:8080', headers: { authorization: good }, payload: instance })
+  await app.inject({ method: 'GET', url: '/registry/v1/nowhere', headers: { authorization: good } })
+  await app.close()
+
+  const log = lines.join('')
+  t.match(log, /incoming request/, 'requests were logged')
+  const seen = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'headers seen')
+  t.equal(seen.length, 4)
+  for (const entry of seen) {
+    t.equal(entry.headers.authorization, '[redacted]')
+    t.equal(entry.headers['user-agent'], 'lightMyRequest', 'other headers are kept')
+  }
+  t.notMatch(log, PASSWORD)
+  t.notMatch(log, good.slice('Basic '.length))
+  t.notMatch(log, bad.slice('Basic '.length))
+  t.notMatch(log, Buffer.from(PASSWORD).toString('base64'))
+})
