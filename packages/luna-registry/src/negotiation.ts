@@ -19,6 +19,6 @@ function quality (accept: string, type: string): number {
  * `fetch` and most clients accept any type or send no header, and get JSON.
  */
 export function prefersHtml (accept: string | undefined): boolean {
-  if (accept === undefined || !accept.toLowerCase().includes('text/html')) return false
+  if (accept === undefined) return false
   return quality(accept, 'text/html') > quality(accept, 'application/json')
 }

@@ -79,7 +79,5 @@ export const ErrorSchema = Type.Object({
   message: Type.String()
 })
 
-/** The error responses a route can give, keyed by status code, for its response schema. */
-export function errorResponses (...codes: number[]): Record<number, typeof ErrorSchema> {
-  return Object.fromEntries(codes.map((code) => [code, ErrorSchema]))
-}
+/** The response schemas for every error a route can give. */
+export const ErrorResponses = { '4xx': ErrorSchema, '5xx': ErrorSchema }

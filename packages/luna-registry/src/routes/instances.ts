@@ -7,7 +7,7 @@ import { wildcardNamed } from '../validation.js'
 import type { LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
-  ErrorSchema,
+  ErrorResponses,
   InstanceInfoSchema,
   InstanceListSchema,
   InstanceParamsSchema,
@@ -18,7 +18,6 @@ import {
 /** Instance bodies are small; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = 64 * 1024
 
-const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }
 const formatter = { schemaErrorFormatter: wildcardNamed('id') }
 
 // POST and PUT check the id while building the record; GET and DELETE check it here, so a
@@ -38,7 +37,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
-      response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...errors }
+      response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request, reply) => {
     const { created, instance } = await registry.register(request.params['*'], request.body)
@@ -51,7 +50,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
-      response: { 200: InstanceViewSchema, ...errors }
+      response: { 200: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request) => {
     const instance = await registry.heartbeat(request.params['*'], request.body)
@@ -62,7 +61,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   app.delete('/instances/*', {
     ...formatter,
     preHandler: checkId,
-    schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...errors } }
+    schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...ErrorResponses } }
   }, async (request, reply) => {
     if (!await registry.deregister(request.params['*'])) throw new InstanceNotFoundError(request.params['*'])
     return await reply.code(204).send(null)
@@ -71,7 +70,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   app.get('/instances/*', {
     ...formatter,
     preHandler: checkId,
-    schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...errors } }
+    schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
   }, async (request) => {
     const instance = await registry.getInstance(request.params['*'])
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
@@ -79,6 +78,6 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.get('/instances', {
-    schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...errors } }
+    schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
   }, async (request) => await registry.listInstances(request.query))
 }

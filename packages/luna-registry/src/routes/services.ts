@@ -6,9 +6,8 @@ import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
 import type { LunaRegistry } from '../registry.js'
 import { wildcardNamed } from '../validation.js'
-import { ErrorSchema, ServiceListSchema, ServiceParamsSchema, ServiceViewSchema, type ServiceView } from '../schemas.js'
+import { ErrorResponses, ServiceListSchema, ServiceParamsSchema, ServiceViewSchema, type ServiceView } from '../schemas.js'
 
-const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }
 
 export interface ServiceRoutesOptions {
   registry: LunaRegistry
@@ -25,7 +24,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     await renderOverview(reply, registry, services)
   }
 
-  app.get('/services', { schema: { response: { 200: ServiceListSchema, ...errors } } }, list)
+  app.get('/services', { schema: { response: { 200: ServiceListSchema, ...ErrorResponses } } }, list)
 
   // A wildcard rather than `:name`: names may be longer than the router's maxParamLength, and
   // `/services/` (the empty name) is the list again.
@@ -33,7 +32,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     schemaErrorFormatter: wildcardNamed('name'),
     schema: {
       params: ServiceParamsSchema,
-      response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema]), ...errors }
+      response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema]), ...ErrorResponses }
     }
   }, async (request, reply) => {
     const name = request.params['*']

@@ -1,0 +1,50 @@
+import t from 'tap'
+import * as luna from '../src/index.js'
+import * as testing from '../src/testing/store-contract.js'
+
+t.test('the package exports exactly its public surface', async (t) => {
+  t.same(Object.keys(luna).sort(), [
+    'DEFAULT_HEARTBEAT_TIMEOUT',
+    'DEFAULT_PREFIX',
+    'DEFAULT_USERNAME',
+    'ErrorResponses',
+    'ErrorSchema',
+    'InstanceIdMismatchError',
+    'InstanceInfoSchema',
+    'InstanceListSchema',
+    'InstanceNotFoundError',
+    'InstanceParamsSchema',
+    'InstanceQuerySchema',
+    'InstanceStatusSchema',
+    'InstanceViewSchema',
+    'InvalidInstanceIdError',
+    'InvalidOptionError',
+    'LunaRegistry',
+    'MemoryStore',
+    'ReportedStatusSchema',
+    'RouteNotFoundError',
+    'ServiceListSchema',
+    'ServiceNotFoundError',
+    'ServiceParamsSchema',
+    'ServiceStatusSchema',
+    'ServiceViewSchema',
+    'UnauthorizedError',
+    'default',
+    'formatDuration',
+    'isServiceName',
+    'lunaRegistry',
+    'normaliseOptions',
+    'parseDuration',
+    'parseInstanceId'
+  ])
+  t.equal(luna.default, luna.lunaRegistry, 'the plugin is the default export and a named one')
+  t.equal((luna.lunaRegistry as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], 'luna-registry')
+  t.same(Object.keys(testing).sort(), ['sampleRecord', 'storeContract'])
+})
+
+t.test('errors carry FST_LUNA_ codes and status codes', async (t) => {
+  t.match(new luna.InstanceNotFoundError('a:b:1'), { code: 'FST_LUNA_INSTANCE_NOT_FOUND', statusCode: 404 })
+  t.match(new luna.ServiceNotFoundError('a'), { code: 'FST_LUNA_SERVICE_NOT_FOUND', statusCode: 404 })
+  t.match(new luna.InvalidInstanceIdError('x', 'why'), { code: 'FST_LUNA_INVALID_INSTANCE_ID', statusCode: 400 })
+  t.match(new luna.UnauthorizedError(), { code: 'FST_LUNA_UNAUTHORIZED', statusCode: 401 })
+})
