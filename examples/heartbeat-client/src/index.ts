@@ -101,15 +101,11 @@ async function heartbeat (): Promise<void> {
 // last one has finished, so a slow registry never gets overlapping requests.
 let stopping = false
 let timer: NodeJS.Timeout | undefined
-let inFlight = register('registered')
+let inFlight = register('registered').then(scheduleNext)
 function scheduleNext (): void {
   if (stopping) return
-  timer = setTimeout(() => {
-    inFlight = heartbeat()
-    void inFlight.then(scheduleNext)
-  }, interval)
+  timer = setTimeout(() => { inFlight = heartbeat().then(scheduleNext) }, interval)
 }
-void inFlight.then(scheduleNext)
 
 async function shutdown (signal: NodeJS.Signals): Promise<void> {
   if (stopping) return
@@ -122,5 +118,5 @@ async function shutdown (signal: NodeJS.Signals): Promise<void> {
   await new Promise((resolve) => server.close(resolve))
   process.exit(0)
 }
-process.once('SIGTERM', (signal) => { void shutdown(signal) })
-process.once('SIGINT', (signal) => { void shutdown(signal) })
+process.once('SIGTERM', shutdown)
+process.once('SIGINT', shutdown)

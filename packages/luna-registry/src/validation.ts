@@ -73,23 +73,22 @@ const CLEARER: Record<string, (request: FastifyRequest) => string> = {
  * Every error leaves in Fastify's shape `{ statusCode, code, error, message }`. Client mistakes
  * keep their status and message; anything else is logged and answered with a bare 500.
  */
-export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
     ? error.statusCode
     : 500
   if (statusCode >= 500) {
     request.log.error({ err: error }, 'luna-registry: request failed')
-    void reply.code(500).send({
+    return reply.code(500).send({
       statusCode: 500,
       code: 'FST_LUNA_INTERNAL_ERROR',
       error: STATUS_CODES[500]!,
       message: 'Internal Server Error'
     })
-    return
   }
-  if (statusCode === 401) void reply.header('www-authenticate', AUTHENTICATE_HEADER)
+  if (statusCode === 401) reply.header('www-authenticate', AUTHENTICATE_HEADER)
   request.log.info({ err: error }, error.message)
-  void reply.code(statusCode).send({
+  return reply.code(statusCode).send({
     statusCode,
     code: error.code ?? 'FST_ERR_BAD_REQUEST',
     error: STATUS_CODES[statusCode] ?? 'Error',
@@ -97,7 +96,7 @@ export function errorHandler (error: FastifyError, request: FastifyRequest, repl
   })
 }
 
-export function notFoundHandler (request: FastifyRequest, reply: FastifyReply): void {
+export function notFoundHandler (request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const error = new RouteNotFoundError(request.method, request.url)
-  void reply.code(404).send({ statusCode: 404, code: error.code, error: STATUS_CODES[404]!, message: error.message })
+  return reply.code(404).send({ statusCode: 404, code: error.code, error: STATUS_CODES[404]!, message: error.message })
 }

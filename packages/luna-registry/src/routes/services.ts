@@ -8,7 +8,6 @@ import type { LunaRegistry } from '../registry.js'
 import { wildcardNamed } from '../validation.js'
 import { ErrorResponses, ServiceListSchema, ServiceParamsSchema, ServiceViewSchema, type ServiceView } from '../schemas.js'
 
-
 export interface ServiceRoutesOptions {
   registry: LunaRegistry
   panel: boolean

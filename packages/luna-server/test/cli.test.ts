@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+
+const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
+const BIN = join(PACKAGE, 'bin', 'luna-server.js')
+const { version } = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { version: string }
+const PASSWORD = 'c0rrect-h0rse-battery'
+const WAIT = 10_000
+// tap's coverage hook (NODE_OPTIONS) makes each child start several times slower; these tests
+// are about what the process does, and the LUNA_* variables are each test's own.
+const INHERITED = Object.fromEntries(Object.entries(process.env)
+  .filter(([key]) => !key.startsWith('LUNA_') && !key.startsWith('_TAPJS_') && key !== 'NODE_OPTIONS'))
+
+interface Cli {
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code once the process is gone. */
+  exited: Promise<number | null>
+  kill: (signal: NodeJS.Signals) => void
+}
+
+function within<T> (promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${WAIT} ms`)), WAIT)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** `node bin/luna-server.js …` from the package folder. */
+function launch (t: Test, args: string[], env: Record<string, string> = {}, bin = BIN): Cli {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: PACKAGE, env: { ...INHERITED, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  return { stdout: () => stdout, stderr: () => stderr, exited, kill: (signal) => child.kill(signal) }
+}
+
+async function run (t: Test, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const cli = launch(t, args, env)
+  const code = await within(cli.exited, `luna-server ${args.join(' ')}`)
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() }
+}
+
+/** The address from the JSON log line that announces the registry. */
+async function listeningUrl (cli: Cli): Promise<URL> {
+  const found = new Promise<URL>((resolve, reject) => {
+    const look = (): void => {
+      for (const line of cli.stdout().split('\n')) {
+        const entry = line.startsWith('{') ? JSON.parse(line) as { url?: string } : {}
+        if (entry.url !== undefined) return resolve(new URL(entry.url))
+      }
+      setTimeout(look, 20)
+    }
+    look()
+    cli.exited.then((code) => reject(new Error(`exited with ${code}: ${cli.stderr()}`)), reject)
+  })
+  return await within(found, 'the listening line')
+}
+
+t.test('--help prints the usage and exits 0', async (t) => {
+  const { code, stdout, stderr } = await run(t, ['--help'])
+  t.equal(code, 0)
+  t.match(stdout, /^Usage: luna-server \[options\]/)
+  t.match(stdout, /--port <port>\s+LUNA_PORT\s+4000/)
+  t.equal(stderr, '')
+})
+
+t.test('--version prints the package version', async (t) => {
+  const { code, stdout } = await run(t, ['--version'])
+  t.equal(code, 0)
+  t.equal(stdout, `${version}\n`)
+})
+
+t.test('a bad flag exits 2 with one line on stderr naming it', async (t) => {
+  const { code, stdout, stderr } = await run(t, ['--port', 'abc'], { LUNA_AUTH_PASSWORD: PASSWORD })
+  t.equal(code, 2)
+  t.equal(stdout, '')
+  t.match(stderr, /^luna-server: LUNA_PORT \(--port\) must be an integer from 0 to 65535, got "abc"\n$/)
+  t.equal(stderr.split('\n').length, 2, 'exactly one line')
+  t.notMatch(stderr, PASSWORD)
+})
+
+t.test('a bad variable exits 2 naming it', async (t) => {
+  const { code, stderr } = await run(t, [], { LUNA_LOG_LEVEL: 'loud' })
+  t.equal(code, 2)
+  t.match(stderr, /^luna-server: LUNA_LOG_LEVEL \(--log-level\) .*"loud"\n$/)
+})
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  t.test(`serves the registry and closes on ${signal}`, async (t) => {
+    const cli = launch(t, ['--port', '0', '--host', '127.0.0.1', '--username', 'ops'], { LUNA_AUTH_PASSWORD: PASSWORD })
+    const url = await listeningUrl(cli)
+    t.equal(url.pathname, '/registry/v1/services/')
+    t.equal(url.hostname, '127.0.0.1')
+    t.not(url.port, '0')
+
+    const health = await fetch(new URL('/healthz', url))
+    t.equal(health.status, 200)
+    t.equal(await health.text(), '{"status":"ok"}')
+
+    const authorization = `Basic ${Buffer.from(`ops:${PASSWORD}`).toString('base64')}`
+    const services = await fetch(new URL('/registry/v1/services', url), { headers: { authorization } })
+    t.equal(services.status, 200)
+    t.same(await services.json(), [])
+
+    cli.kill(signal)
+    t.equal(await within(cli.exited, `exit after ${signal}`), 0)
+    t.notMatch(cli.stdout(), PASSWORD, 'the password is not logged')
+    t.notMatch(cli.stdout(), authorization.slice('Basic '.length), 'nor the header carrying it')
+    t.equal(cli.stderr(), '')
+  })
+}
+
+t.test('a port in use exits 1 with one line on stderr', async (t) => {
+  const blocker = createServer()
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => blocker.close())
+  const { port } = blocker.address() as AddressInfo
+  const { code, stderr } = await run(t, ['--port', String(port), '--host', '127.0.0.1'])
+  t.equal(code, 1)
+  t.match(stderr, new RegExp(`^luna-server: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*\\n$`))
+})
+
+t.test('without a build the shim says how to make one', async (t) => {
+  const dir = t.testdir({
+    'package.json': JSON.stringify({ type: 'module' }),
+    bin: { 'luna-server.js': readFileSync(BIN, 'utf8') }
+  })
+  const cli = launch(t, ['--help'], {}, join(dir, 'bin', 'luna-server.js'))
+  t.equal(await within(cli.exited, 'the shim without dist'), 1)
+  t.match(cli.stderr(), /^luna-server: .*npx pnpm@10\.34\.9 build\n$/)
+  t.equal(cli.stdout(), '')
+})
