@@ -179,11 +179,12 @@ export function parseConfig (argv: string[], env: Env): Config {
 
   function read<K extends Checked> (key: K): ServerSettings[K] {
     const { rule, parse } = RULES[key]
-    const value = parse(raw(key))
+    const given = raw(key)
+    const value = parse(given)
     if (value === undefined) {
-      const { env, flag } = SOURCES[key]
+      const source = SOURCES[key]
       // JSON quoting keeps the message on one line whatever the value holds.
-      throw new ConfigError(`${env} (--${flag}) ${rule}, got ${JSON.stringify(raw(key))}`)
+      throw new ConfigError(`${source.env} (--${source.flag}) ${rule}, got ${JSON.stringify(given)}`)
     }
     return value
   }

@@ -33,7 +33,8 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
   })
 
   // For load balancers and orchestrators: no auth, and nothing about the registry's contents.
-  app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }))
+  // Probed every few seconds: logged only when something goes wrong.
+  app.get('/healthz', { logLevel: 'warn', schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }))
 
   app.register(lunaRegistry, {
     auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },

@@ -18,6 +18,8 @@ const INHERITED = Object.fromEntries(Object.entries(process.env)
 interface Cli {
   stdout: () => string
   stderr: () => string
+  /** Calls `listener` after each chunk of standard output. */
+  onStdout: (listener: () => void) => void
   /** Resolves with the exit code once the process is gone. */
   exited: Promise<number | null>
   kill: (signal: NodeJS.Signals) => void
@@ -40,7 +42,13 @@ function launch (t: Test, args: string[], env: Record<string, string> = {}, bin 
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  return { stdout: () => stdout, stderr: () => stderr, exited, kill: (signal) => child.kill(signal) }
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    onStdout: (listener) => child.stdout.on('data', listener),
+    exited,
+    kill: (signal) => child.kill(signal)
+  }
 }
 
 async function run (t: Test, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
@@ -52,14 +60,13 @@ async function run (t: Test, args: string[], env: Record<string, string> = {}): 
 /** The address from the JSON log line that announces the registry. */
 async function listeningUrl (cli: Cli): Promise<URL> {
   const found = new Promise<URL>((resolve, reject) => {
-    const look = (): void => {
-      for (const line of cli.stdout().split('\n')) {
-        const entry = line.startsWith('{') ? JSON.parse(line) as { url?: string } : {}
-        if (entry.url !== undefined) return resolve(new URL(entry.url))
+    cli.onStdout(() => {
+      // The last piece may be a line still being written.
+      for (const line of cli.stdout().split('\n').slice(0, -1)) {
+        const { url } = JSON.parse(line) as { url?: string }
+        if (url !== undefined) resolve(new URL(url))
       }
-      setTimeout(look, 20)
-    }
-    look()
+    })
     cli.exited.then((code) => reject(new Error(`exited with ${code}: ${cli.stderr()}`)), reject)
   })
   return await within(found, 'the listening line')
