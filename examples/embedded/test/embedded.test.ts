@@ -8,6 +8,8 @@ import { buildApp } from '../src/app.js'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 const credentials = { username: 'ops', password: 's3cret' }
+// A fresh node process can take seconds to start on a busy machine; behaviour gets 5 s.
+const STARTUP = 20_000
 const basic = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
 
 async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
@@ -41,7 +43,7 @@ t.test('run directly: open host routes, protected registry, self-registration, c
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
 
-  const base = await until('the app prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1])
+  const base = await until('the app prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], STARTUP)
   const port = Number(new URL(base).port)
   t.ok(port > 0, 'listening on the port the system picked')
 
@@ -85,7 +87,7 @@ t.test('run directly: open host routes, protected registry, self-registration, c
   let timer: NodeJS.Timeout | undefined
   const [code, signal] = await Promise.race([
     exited,
-    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output}`)) }, 5000) })
+    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output}`)) }, 10_000) })
   ]).finally(() => { clearTimeout(timer) })
   t.equal(code, 0, 'SIGTERM closes the app and exits 0')
   t.equal(signal, null)
@@ -136,9 +138,10 @@ t.test('buildApp: registers itself on listen, heartbeats, comes back when remove
   const port = (app.server.address() as { port: number }).port
   const id = `shop:127.0.0.1:${port}`
 
-  const self = await app.lunaRegistry.getInstance(id)
-  t.match(self, { name: 'shop', status: 'OK', url: `http://127.0.0.1:${port}/` }, 'registered by the time listen resolves')
-  const first = self?.lastHeartbeat ?? ''
+  // onListen hooks run once listen has resolved, so the registration lands a moment later.
+  const self = await until('the app registers itself', async () => await app.lunaRegistry.getInstance(id))
+  t.match(self, { name: 'shop', status: 'OK', url: `http://127.0.0.1:${port}/`, description: /hosts the Luna registry/ })
+  const first = self.lastHeartbeat
   await until('a heartbeat arrives', async () => {
     const instance = await app.lunaRegistry.getInstance(id)
     return instance !== undefined && instance.lastHeartbeat > first ? instance : undefined

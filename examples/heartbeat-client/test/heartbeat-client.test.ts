@@ -13,6 +13,8 @@ const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 const username = 'luna'
 const password = 'p@ss:word'
 const SERVICE = 'hello-test'
+// A fresh node process can take seconds to start on a busy machine; behaviour gets 5 s.
+const STARTUP = 20_000
 
 async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
   const deadline = Date.now() + timeout
@@ -61,7 +63,7 @@ function startClient (t: Test, registryPort: number): Client {
 async function exitOf (client: Client): Promise<[number | null, NodeJS.Signals | null]> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`client did not exit; output:\n${client.output()}`)) }, 5000)
+    timer = setTimeout(() => { reject(new Error(`client did not exit; output:\n${client.output()}`)) }, 10_000)
   })
   try {
     return await Promise.race([client.exited, timeout])
@@ -77,7 +79,7 @@ t.test('registers, heartbeats, registers again after a 404 and deregisters on SI
   const registered = await until('the client is registered', async () => {
     const [instance] = await app.lunaRegistry.listInstances({ service: SERVICE })
     return instance
-  })
+  }, STARTUP)
   const { instanceId } = registered
   t.match(instanceId, /^hello-test:127\.0\.0\.1:\d+$/, 'the id carries the port the system picked')
   t.equal(registered.status, 'OK')
@@ -118,7 +120,7 @@ t.test('carries on while the registry is unreachable and registers once it is up
   await new Promise((resolve) => probe.close(resolve))
 
   const client = startClient(t, port)
-  await until('a failed heartbeat is logged', () => /PUT .* failed, registry unreachable: .*ECONNREFUSED/.test(client.output()) || undefined)
+  await until('a failed heartbeat is logged', () => /PUT .* failed, registry unreachable: .*ECONNREFUSED/.test(client.output()) || undefined, STARTUP)
   t.match(client.output(), /POST hello-test:127\.0\.0\.1:\d+ failed, registry unreachable/, 'the first registration failed too')
   t.equal(client.child.exitCode, null, 'still running')
 
@@ -140,7 +142,7 @@ t.test('carries on while the registry is unreachable and registers once it is up
 t.test('says so when the registry refuses the credentials, and keeps trying', async (t) => {
   const app = await startRegistry(t, 0, { auth: { username, password: 'something else' } })
   const client = startClient(t, (app.server.address() as AddressInfo).port)
-  await until('a refused heartbeat is logged', () => /PUT .* refused: 401/.test(client.output()) || undefined)
+  await until('a refused heartbeat is logged', () => /PUT .* refused: 401/.test(client.output()) || undefined, STARTUP)
   t.match(client.output(), /POST hello-test:127\.0\.0\.1:\d+ refused: 401 .*FST_LUNA_UNAUTHORIZED/)
   t.same(await app.lunaRegistry.listInstances(), [])
 
