@@ -7,6 +7,13 @@ export const InvalidInstanceIdError = createError<[string, string]>(
   400
 )
 
+/** Instance info handed to `fastify.lunaRegistry` that breaks a rule a POST body would. */
+export const InvalidInstanceInfoError = createError<[string]>(
+  'FST_LUNA_INVALID_INSTANCE_INFO',
+  '%s',
+  400
+)
+
 /** The body contradicts the id in the path (`instanceId` or `name`). */
 export const InstanceIdMismatchError = createError<[string, string, string]>(
   'FST_LUNA_INSTANCE_ID_MISMATCH',

@@ -1,7 +1,8 @@
 import { InstanceIdMismatchError, InvalidInstanceIdError } from './errors.js'
 import { parseInstanceId } from './instance-id.js'
+import { assertInstanceInfo } from './validation.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
-import type { InstanceRecord, InstanceUpdate, RegistryStore, ReportedStatus } from './store.js'
+import type { InstanceRecord, InstanceUpdate, RegistryStore } from './store.js'
 
 export type InstanceStatus = 'OK' | 'DOWN'
 export type ServiceStatus = 'UP' | 'DOWN'
@@ -10,6 +11,10 @@ export interface InstanceFilter {
   service?: string
   status?: InstanceStatus
 }
+
+// The routes' bodies already passed the schema; these skip checking them a second time.
+export const kRegister = Symbol('luna-registry.register')
+export const kHeartbeat = Symbol('luna-registry.heartbeat')
 
 export interface RegisterOutcome {
   created: boolean
@@ -34,15 +39,28 @@ export class LunaRegistry {
     return record.status === 'DOWN' || now - record.lastHeartbeat >= this.heartbeatTimeout ? 'DOWN' : 'OK'
   }
 
-  /** Create or replace the registration of `instanceId`. */
+  /** Create or replace the registration of `instanceId`; `info` is checked as a POST body is. */
   async register (instanceId: string, info: InstanceInfo): Promise<RegisterOutcome> {
+    assertInstanceInfo(info)
+    return await this[kRegister](instanceId, info)
+  }
+
+  /**
+   * Replace the info of a registered instance and refresh its heartbeat; `undefined` if unknown.
+   * `info` is checked as a PUT body is.
+   */
+  async heartbeat (instanceId: string, info: InstanceInfo): Promise<InstanceView | undefined> {
+    assertInstanceInfo(info)
+    return await this[kHeartbeat](instanceId, info)
+  }
+
+  async [kRegister] (instanceId: string, info: InstanceInfo): Promise<RegisterOutcome> {
     const now = this.now()
     const { created, instance } = await this.store.register({ ...recordFrom(instanceId, info, now), registeredAt: now })
     return { created, instance: this.view(instance, now) }
   }
 
-  /** Replace the info of a registered instance and refresh its heartbeat; `undefined` if unknown. */
-  async heartbeat (instanceId: string, info: InstanceInfo): Promise<InstanceView | undefined> {
+  async [kHeartbeat] (instanceId: string, info: InstanceInfo): Promise<InstanceView | undefined> {
     const now = this.now()
     const instance = await this.store.heartbeat(recordFrom(instanceId, info, now))
     return instance === undefined ? undefined : this.view(instance, now)
@@ -153,7 +171,7 @@ export function recordFrom (instanceId: string, info: InstanceInfo, now: number)
     name: info.name,
     version: info.version,
     url: info.url,
-    status: info.status as ReportedStatus,
+    status: info.status,
     balancerOptions: { ...info.balancerOptions, weight: info.balancerOptions?.weight ?? 1 },
     metadata: { ...info.metadata },
     lastHeartbeat: now

@@ -2,8 +2,9 @@ import { STATUS_CODES } from 'node:http'
 import { Ajv, type ErrorObject } from 'ajv'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import { AUTHENTICATE_HEADER } from './auth.js'
-import { RouteNotFoundError } from './errors.js'
+import { InvalidInstanceInfoError, RouteNotFoundError } from './errors.js'
 import { SERVICE_NAME_OR_EMPTY_PATTERN, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './instance-id.js'
+import { InstanceInfoSchema, type InstanceInfo } from './schemas.js'
 
 /** An absolute `http:` or `https:` URL with a host. */
 export function isHttpUrl (value: string): boolean {
@@ -52,6 +53,15 @@ function describeError (error: ErrorObject): string {
 /** `body/status must be one of "OK", "DOWN"`: the part, the field and the rule. */
 export const schemaErrorFormatter = (errors: FastifySchemaValidationError[], dataVar: string): Error =>
   new Error(errors.map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
+
+const checkInstanceInfo = ajv.compile(InstanceInfoSchema)
+
+/** For in-process writes: the same rules as a POST or PUT body, the same messages. */
+export function assertInstanceInfo (info: unknown): asserts info is InstanceInfo {
+  if (!checkInstanceInfo(info)) {
+    throw new InvalidInstanceInfoError(schemaErrorFormatter(checkInstanceInfo.errors ?? [], 'info').message)
+  }
+}
 
 /** The same, for a route whose wildcard param (`*`) users know as `name`. */
 export function wildcardNamed (name: string): typeof schemaErrorFormatter {

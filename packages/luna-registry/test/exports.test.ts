@@ -18,6 +18,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'InstanceStatusSchema',
     'InstanceViewSchema',
     'InvalidInstanceIdError',
+    'InvalidInstanceInfoError',
     'InvalidOptionError',
     'LunaRegistry',
     'MemoryStore',

@@ -99,6 +99,9 @@ t.test('fastify.lunaRegistry serves in-process look-ups and writes', async (t) =
   t.equal(await registry.heartbeat('orders:h:1', { name: 'orders', version: '2', status: 'OK', url: 'http://h:1/' }), undefined)
   await t.rejects(registry.register('orders', { name: 'orders', version: '1', status: 'OK', url: 'http://h/' }), { code: 'FST_LUNA_INVALID_INSTANCE_ID' })
   await t.rejects(registry.register('orders:h:1', { name: 'billing', version: '1', status: 'OK', url: 'http://h/' }), { code: 'FST_LUNA_INSTANCE_ID_MISMATCH' })
+  const bad = { name: 'orders', version: '1', status: 'ok', url: 'http://h/' } as unknown as Parameters<typeof registry.register>[1]
+  await t.rejects(registry.register('orders:h:1', bad), { code: 'FST_LUNA_INVALID_INSTANCE_INFO', statusCode: 400, message: 'info/status must be one of "OK", "DOWN"' })
+  await t.rejects(registry.heartbeat('orders:h:1', { ...bad, status: 'OK', url: 'nope' }), { message: 'info/url must be an absolute http: or https: URL' })
   t.same(await registry.listInstances(), [])
 })
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { wildcardNamed } from '../validation.js'
-import type { LunaRegistry } from '../registry.js'
+import { kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
   ErrorResponses,
@@ -40,7 +40,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const { created, instance } = await registry.register(request.params['*'], request.body)
+    const { created, instance } = await registry[kRegister](request.params['*'], request.body)
     return await reply.code(created ? 201 : 200).send(instance)
   })
 
@@ -53,7 +53,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       response: { 200: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request) => {
-    const instance = await registry.heartbeat(request.params['*'], request.body)
+    const instance = await registry[kHeartbeat](request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
     return instance
   })

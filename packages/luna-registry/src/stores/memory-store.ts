@@ -49,10 +49,8 @@ export class MemoryStore implements RegistryStore {
     return [...(this.#byService.get(filter.service)?.values() ?? [])]
   }
 
-  async close (): Promise<void> {
-    this.#instances.clear()
-    this.#byService.clear()
-  }
+  /** Nothing to release: the data lives and dies with the process. Hooks that deregister while the app closes still work. */
+  async close (): Promise<void> {}
 
   #put (record: Readonly<InstanceRecord>): void {
     this.#instances.set(record.instanceId, record)
