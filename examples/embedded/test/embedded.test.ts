@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { MemoryStore } from 'luna-registry'
 import t from 'tap'
+import { until } from '../../../test-support/until.js'
 import { buildApp } from '../src/app.js'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
@@ -11,16 +11,6 @@ const credentials = { username: 'ops', password: 's3cret' }
 // A fresh node process can take seconds to start on a busy machine; behaviour gets 5 s.
 const STARTUP = 20_000
 const basic = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
-
-async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(20)
-  }
-}
 
 const billing = {
   name: 'billing',

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import lunaRegistry, { type LunaRegistryOptions } from 'luna-registry'
 import t, { type Test } from 'tap'
+import { until } from '../../../test-support/until.js'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 // Awkward characters on purpose: the client must decode them out of LUNA_URL.
@@ -15,16 +15,6 @@ const password = 'p@ss:word'
 const SERVICE = 'hello-test'
 // A fresh node process can take seconds to start on a busy machine; behaviour gets 5 s.
 const STARTUP = 20_000
-
-async function until<T> (what: string, check: () => Promise<T | undefined> | T | undefined, timeout = 5000): Promise<T> {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(20)
-  }
-}
 
 async function startRegistry (t: Test, port = 0, options: LunaRegistryOptions = { auth: { username, password } }): Promise<FastifyInstance> {
   const app = Fastify()
