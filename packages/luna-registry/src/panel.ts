@@ -35,17 +35,21 @@ export async function panelViews (scope: FastifyInstance, prefix: string): Promi
   })
 }
 
-/** The panel's stylesheet, read once and served from memory behind the same auth. */
+const ASSETS: Record<string, string> = {
+  'luna.css': 'text/css; charset=utf-8',
+  'luna.svg': 'image/svg+xml'
+}
+
+/** The panel's stylesheet and icon, read once and served from memory behind the same auth. */
 export const panelAssets: FastifyPluginAsync = async (fastify) => {
-  const css = await readFile(new URL('luna.css', PUBLIC), 'utf8')
-  fastify.get('/assets/luna.css', {
-    schema: { response: { 200: { type: 'string' } } }
-  }, async (_request, reply) => {
-    return await reply
-      .type('text/css; charset=utf-8')
-      .header('cache-control', 'private, max-age=300')
-      .send(css)
-  })
+  for (const [name, type] of Object.entries(ASSETS)) {
+    const body = await readFile(new URL(name, PUBLIC), 'utf8')
+    fastify.get(`/assets/${name}`, {
+      schema: { response: { 200: { type: 'string' } } }
+    }, async (_request, reply) => {
+      return await reply.type(type).header('cache-control', 'private, max-age=300').send(body)
+    })
+  }
 }
 
 /** `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */

@@ -97,6 +97,11 @@ t.test('the stylesheet is served under the prefix, self-contained', async (t) =>
   t.match(css.body, /\.badge\.ok/)
   t.match(css.body, /prefers-color-scheme: dark/)
   t.notMatch(css.body, /@import|url\(\s*['"]?https?:/, 'nothing fetched from elsewhere')
+  t.match(html, new RegExp(`<link rel="icon" href="${PREFIX}/assets/luna.svg" type="image/svg\\+xml">`))
+  const icon = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.svg`, headers: AUTH })
+  t.equal(icon.statusCode, 200)
+  t.equal(icon.headers['content-type'], 'image/svg+xml')
+  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.svg` })).statusCode, 401, 'behind the same auth')
 })
 
 t.test('panel: false answers JSON to browsers too and serves no assets', async (t) => {
