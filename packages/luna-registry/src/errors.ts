@@ -33,6 +33,13 @@ export const ServiceNotFoundError = createError<[string]>(
   404
 )
 
+/** The service exists but none of its instances is OK with a weight above 0. */
+export const NoInstanceAvailableError = createError<[string]>(
+  'FST_LUNA_NO_INSTANCE_AVAILABLE',
+  'Service "%s" has no instance that is OK with a weight above 0',
+  503
+)
+
 export const RouteNotFoundError = createError<[string, string]>(
   'FST_LUNA_ROUTE_NOT_FOUND',
   'Route %s:%s not found',

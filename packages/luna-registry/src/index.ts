@@ -3,12 +3,34 @@ import { lunaRegistry } from './plugin.js'
 export default lunaRegistry
 export { lunaRegistry }
 export { LunaRegistry } from './registry.js'
-export type { InstanceFilter, InstanceStatus, RegisterOutcome, ServiceStatus } from './registry.js'
-export type { LunaAuthOptions, LunaRegistryOptions, LunaRegistrySettings } from './options.js'
-export { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_PREFIX, DEFAULT_USERNAME, normaliseOptions } from './options.js'
+export type { InstanceFilter, InstanceStatus, LunaRegistryConfig, RegisterOutcome, ServiceFilter, ServiceStatus } from './registry.js'
+export type {
+  DeregisteredEvent,
+  EvictedEvent,
+  RegisteredEvent,
+  RegistryEvent,
+  RegistryEventMap,
+  RegistryEventType,
+  StatusEvent,
+  StatusReason,
+  UpdatedEvent
+} from './events.js'
+export { EVENT_TYPES } from './events.js'
+export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions, LunaRegistrySettings } from './options.js'
+export {
+  DEFAULT_EVICT_AFTER,
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  DEFAULT_KEEP_ALIVE,
+  DEFAULT_MAX_BUFFER,
+  DEFAULT_PREFIX,
+  DEFAULT_SWEEP_INTERVAL,
+  DEFAULT_USERNAME,
+  normaliseOptions
+} from './options.js'
 export { MemoryStore } from './stores/memory-store.js'
 export type {
   BalancerOptions,
+  HeartbeatResult,
   InstanceRecord,
   InstanceUpdate,
   ListFilter,

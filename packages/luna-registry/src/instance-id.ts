@@ -6,7 +6,8 @@ export interface InstanceIdParts {
 
 export const SERVICE_NAME_RULE = '1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'
 export const SERVICE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'
-export const SERVICE_NAME_OR_EMPTY_PATTERN = '^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$'
+/** What may follow `/services/`: nothing (the list), a name, or a name and `/pick`. */
+export const SERVICE_PATH_PATTERN = '^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127}(?:/pick)?)?$'
 const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN)
 // RFC 1123: dot-separated labels of letters, digits and inner hyphens, each 1–63 long, 253 in all.
 const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/

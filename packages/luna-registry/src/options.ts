@@ -17,6 +17,12 @@ export interface LunaRegistryOptions {
   auth?: LunaAuthOptions | false
   /** Milliseconds, or a duration such as `'30s'`, after the last heartbeat at which an instance is DOWN. Default `30s`. */
   heartbeatTimeout?: number | string
+  /** How long an instance may stay DOWN for a missed heartbeat before it is removed; `0` never. Default `24h`. */
+  evictAfter?: number | string
+  /** How often to look for missed heartbeats. Default `250ms`, so DOWN is announced well within a second of the deadline. */
+  sweepInterval?: number | string
+  /** The event stream at `{prefix}/events`. */
+  events?: LunaEventsOptions
   /** Where instances are kept. Default: a new `MemoryStore`. */
   store?: RegistryStore
   /** Serve the HTML panel to browsers. Default `true`. */
@@ -25,10 +31,20 @@ export interface LunaRegistryOptions {
   now?: () => number
 }
 
+export interface LunaEventsOptions {
+  /** How often an idle stream gets a keep-alive comment. Default `15s`. */
+  keepAlive?: number | string
+  /** Bytes a subscriber may leave unread before it is dropped. Default 1 MiB. */
+  maxBuffer?: number
+}
+
 export interface LunaRegistrySettings {
   prefix: string
   auth: Required<LunaAuthOptions> | false
   heartbeatTimeout: number
+  evictAfter: number
+  sweepInterval: number
+  events: { keepAlive: number, maxBuffer: number }
   store: RegistryStore
   panel: boolean
   now: () => number
@@ -36,6 +52,10 @@ export interface LunaRegistrySettings {
 
 export const DEFAULT_PREFIX = '/registry/v1'
 export const DEFAULT_HEARTBEAT_TIMEOUT = 30_000
+export const DEFAULT_EVICT_AFTER = 24 * 3_600_000
+export const DEFAULT_SWEEP_INTERVAL = 250
+export const DEFAULT_KEEP_ALIVE = 15_000
+export const DEFAULT_MAX_BUFFER = 1024 * 1024
 export const DEFAULT_USERNAME = 'admin'
 
 function fail (option: string, problem: string): never {
@@ -47,6 +67,15 @@ function describe (value: unknown): string {
   if (typeof value === 'function') return 'a function'
   if (value === null || typeof value !== 'object') return String(value)
   return Array.isArray(value) ? 'an array' : 'an object'
+}
+
+function duration (option: string, value: unknown, fallback: number, sign: 'positive' | 'zero or positive'): number {
+  if (value === undefined) return fallback
+  const ms = parseDuration(value)
+  if (ms === undefined || (sign === 'positive' && ms <= 0)) {
+    fail(option, `must be a ${sign} number of milliseconds or a duration such as "30s", got ${describe(value)}`)
+  }
+  return ms
 }
 
 function normalisePrefix (value: unknown): string {
@@ -84,12 +113,14 @@ function normaliseStore (value: unknown): RegistryStore {
 
 /** Checks every option and returns fresh settings; the caller's object is never modified. */
 export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySettings {
-  const heartbeatTimeout = options.heartbeatTimeout === undefined
-    ? DEFAULT_HEARTBEAT_TIMEOUT
-    : parseDuration(options.heartbeatTimeout)
-  if (heartbeatTimeout === undefined || heartbeatTimeout <= 0) {
-    fail('heartbeatTimeout', `must be a positive number of milliseconds or a duration such as "30s", got ${describe(options.heartbeatTimeout)}`)
-  }
+  const heartbeatTimeout = duration('heartbeatTimeout', options.heartbeatTimeout, DEFAULT_HEARTBEAT_TIMEOUT, 'positive')
+  const evictAfter = duration('evictAfter', options.evictAfter, DEFAULT_EVICT_AFTER, 'zero or positive')
+  const sweepInterval = duration('sweepInterval', options.sweepInterval, DEFAULT_SWEEP_INTERVAL, 'positive')
+  const events = options.events ?? {}
+  if (events === null || typeof events !== 'object') fail('events', `must be an object, got ${describe(events)}`)
+  const keepAlive = duration('events.keepAlive', events.keepAlive, DEFAULT_KEEP_ALIVE, 'positive')
+  const maxBuffer = events.maxBuffer ?? DEFAULT_MAX_BUFFER
+  if (!Number.isSafeInteger(maxBuffer) || maxBuffer <= 0) fail('events.maxBuffer', `must be a positive integer number of bytes, got ${describe(maxBuffer)}`)
   if (options.panel !== undefined && typeof options.panel !== 'boolean') {
     fail('panel', `must be a boolean, got ${describe(options.panel)}`)
   }
@@ -100,6 +131,9 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
     prefix: normalisePrefix(options.prefix),
     auth: normaliseAuth(options.auth),
     heartbeatTimeout,
+    evictAfter,
+    sweepInterval,
+    events: { keepAlive, maxBuffer },
     store: normaliseStore(options.store),
     panel: options.panel ?? true,
     now: options.now ?? Date.now

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { protect } from './auth.js'
 import { normaliseOptions, type LunaRegistryOptions } from './options.js'
 import { LunaRegistry } from './registry.js'
+import { eventRoutes } from './routes/events.js'
 import { instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
 import { panelAssets, panelViews } from './panel.js'
@@ -16,9 +17,13 @@ declare module 'fastify' {
 
 const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options) => {
   const settings = normaliseOptions(options)
-  const registry = new LunaRegistry(settings)
+  const registry = new LunaRegistry({ ...settings, log: fastify.log })
   fastify.decorate('lunaRegistry', registry)
-  fastify.addHook('onClose', async () => { await settings.store.close() })
+  fastify.addHook('onReady', async () => { registry.start() })
+  fastify.addHook('onClose', async () => {
+    registry.stop()
+    await settings.store.close()
+  })
 
   // Everything below lives in an encapsulated child: the host app sees the decorator and the
   // routes, never the auth hook, the validator, the error handler or the view engine.
@@ -33,6 +38,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
     if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)
     await child.register(instanceRoutes, { registry })
+    await child.register(eventRoutes, { registry, ...settings.events })
     // The view engine adds a hook of its own; keeping it beside, not above, the instance routes
     // keeps it off the heartbeat path.
     await child.register(async (services: FastifyInstance) => {

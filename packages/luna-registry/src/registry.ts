@@ -1,10 +1,13 @@
-import { InstanceIdMismatchError, InvalidInstanceIdError } from './errors.js'
+import { EventEmitter } from 'node:events'
+import type { FastifyBaseLogger } from 'fastify'
+import { InstanceIdMismatchError, InvalidInstanceIdError, NoInstanceAvailableError, ServiceNotFoundError } from './errors.js'
+import type { InstanceStatus, RegistryEvent, RegistryEventMap, StatusReason } from './events.js'
 import { parseInstanceId } from './instance-id.js'
-import { assertInstanceInfo } from './validation.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 import type { InstanceRecord, InstanceUpdate, RegistryStore } from './store.js'
+import { assertInstanceInfo } from './validation.js'
 
-export type InstanceStatus = 'OK' | 'DOWN'
+export type { InstanceStatus } from './events.js'
 export type ServiceStatus = 'UP' | 'DOWN'
 
 export interface InstanceFilter {
@@ -12,26 +15,65 @@ export interface InstanceFilter {
   status?: InstanceStatus
 }
 
-// The routes' bodies already passed the schema; these skip checking them a second time.
-export const kRegister = Symbol('luna-registry.register')
-export const kHeartbeat = Symbol('luna-registry.heartbeat')
+export interface ServiceFilter {
+  status?: ServiceStatus
+}
 
 export interface RegisterOutcome {
   created: boolean
   instance: InstanceView
 }
 
-/** The in-process face of the registry, decorated on the Fastify instance as `lunaRegistry`. */
-export class LunaRegistry {
+export interface LunaRegistryConfig {
+  store: RegistryStore
+  heartbeatTimeout: number
+  /** Milliseconds an instance may stay DOWN for a missed heartbeat before it is removed; 0 never. */
+  evictAfter: number
+  /** Milliseconds between two looks for missed heartbeats. */
+  sweepInterval: number
+  now: () => number
+  log?: FastifyBaseLogger
+}
+
+// The routes' bodies already passed the schema; these skip checking them a second time.
+export const kRegister = Symbol('luna-registry.register')
+export const kHeartbeat = Symbol('luna-registry.heartbeat')
+
+type EventFields<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id' | 'time' | 'service' | 'instanceId'> : never
+
+/**
+ * The in-process face of the registry, decorated on the Fastify instance as `lunaRegistry`.
+ * It emits an event for every change (`registry.on('status', …)`, or `'event'` for all), and
+ * a sweeper turns instances whose heartbeat deadline passed DOWN, then evicts them.
+ */
+export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   readonly store: RegistryStore
   /** Milliseconds after the last heartbeat at which an instance counts as DOWN. */
   readonly heartbeatTimeout: number
+  readonly evictAfter: number
+  readonly sweepInterval: number
   readonly now: () => number
+  readonly #log: FastifyBaseLogger | undefined
+  #sequence = 0
+  #timer: NodeJS.Timeout | undefined
+  #sweeping: Promise<void> | undefined
+  #sweepFailing = false
+  /** Smooth weighted round-robin state: service → instance id → current weight. */
+  readonly #rotation = new Map<string, Map<string, number>>()
 
-  constructor (options: { store: RegistryStore, heartbeatTimeout: number, now: () => number }) {
-    this.store = options.store
-    this.heartbeatTimeout = options.heartbeatTimeout
-    this.now = options.now
+  constructor (config: LunaRegistryConfig) {
+    super()
+    this.store = config.store
+    this.heartbeatTimeout = config.heartbeatTimeout
+    this.evictAfter = config.evictAfter
+    this.sweepInterval = config.sweepInterval
+    this.now = config.now
+    this.#log = config.log
+  }
+
+  /** The id of the last event emitted; `0` before the first. */
+  get lastEventId (): number {
+    return this.#sequence
   }
 
   /** `DOWN` when the instance says so or its last heartbeat is `heartbeatTimeout` old; else `OK`. */
@@ -56,19 +98,36 @@ export class LunaRegistry {
 
   async [kRegister] (instanceId: string, info: InstanceInfo): Promise<RegisterOutcome> {
     const now = this.now()
-    const { created, instance } = await this.store.register({ ...recordFrom(instanceId, info, now), registeredAt: now })
-    return { created, instance: this.view(instance, now) }
+    const { created, instance, previous, timedOut } = await this.store.register({ ...recordFrom(instanceId, info, now), registeredAt: now })
+    const view = this.view(instance, now)
+    if (this.listenerCount('event') > 0) {
+      this.#emit(instance, { type: 'registered', created, instance: view })
+      if (previous !== undefined) this.#statusChange(previous, timedOut, instance, view)
+    }
+    return { created, instance: view }
   }
 
   async [kHeartbeat] (instanceId: string, info: InstanceInfo): Promise<InstanceView | undefined> {
     const now = this.now()
-    const instance = await this.store.heartbeat(recordFrom(instanceId, info, now))
-    return instance === undefined ? undefined : this.view(instance, now)
+    const result = await this.store.heartbeat(recordFrom(instanceId, info, now))
+    if (result === undefined) return undefined
+    const view = this.view(result.instance, now)
+    // Most heartbeats change nothing: with no one listening, or nothing changed, nothing is built.
+    if (this.listenerCount('event') > 0) {
+      if (!sameInfo(result.previous, result.instance)) this.#emit(result.instance, { type: 'updated', instance: view })
+      this.#statusChange(result.previous, result.timedOut, result.instance, view)
+    }
+    return view
   }
 
   /** Remove the instance; `false` when it was not registered. */
   async deregister (instanceId: string): Promise<boolean> {
-    return await this.store.remove(instanceId)
+    const removed = await this.store.remove(instanceId)
+    if (removed) {
+      const name = instanceId.slice(0, instanceId.indexOf(':'))
+      this.#emit({ instanceId, name }, { type: 'deregistered' })
+    }
+    return removed
   }
 
   async getInstance (instanceId: string): Promise<InstanceView | undefined> {
@@ -85,7 +144,7 @@ export class LunaRegistry {
   }
 
   /** Every service that has instances, sorted by name, each with its instances sorted by id. */
-  async listServices (): Promise<ServiceView[]> {
+  async listServices (filter: ServiceFilter = {}): Promise<ServiceView[]> {
     const now = this.now()
     const byName = new Map<string, Array<Readonly<InstanceRecord>>>()
     for (const record of await this.store.list()) {
@@ -93,12 +152,71 @@ export class LunaRegistry {
       if (group === undefined) byName.set(record.name, [record])
       else group.push(record)
     }
-    return [...byName.keys()].sort(compare).map((name) => this.serviceView(name, byName.get(name)!, now))
+    const services = [...byName.keys()].sort(compare).map((name) => this.serviceView(name, byName.get(name)!, now))
+    return filter.status === undefined ? services : services.filter((service) => service.status === filter.status)
   }
 
   async getService (name: string): Promise<ServiceView | undefined> {
     const records = await this.store.list({ service: name })
     return records.length === 0 ? undefined : this.serviceView(name, records, this.now())
+  }
+
+  /**
+   * One OK instance of `name`, by smooth weighted round-robin over `balancerOptions.weight`:
+   * over any run of picks each instance's share follows its weight exactly, and weight 0 is
+   * never picked. Throws `FST_LUNA_SERVICE_NOT_FOUND` or `FST_LUNA_NO_INSTANCE_AVAILABLE`.
+   */
+  async pick (name: string): Promise<InstanceView> {
+    const now = this.now()
+    const records = await this.store.list({ service: name })
+    if (records.length === 0) throw new ServiceNotFoundError(name)
+    const candidates = sortById(records)
+      .filter((record) => record.balancerOptions.weight > 0 && this.statusOf(record, now) === 'OK')
+    if (candidates.length === 0) throw new NoInstanceAvailableError(name)
+    let rotation = this.#rotation.get(name)
+    if (rotation === undefined) {
+      rotation = new Map()
+      this.#rotation.set(name, rotation)
+    }
+    let total = 0
+    let best: Readonly<InstanceRecord> | undefined
+    let bestWeight = -Infinity
+    const next = new Map<string, number>()
+    for (const record of candidates) {
+      const weight = record.balancerOptions.weight
+      const current = (rotation.get(record.instanceId) ?? 0) + weight
+      next.set(record.instanceId, current)
+      total += weight
+      if (current > bestWeight) {
+        best = record
+        bestWeight = current
+      }
+    }
+    next.set(best!.instanceId, bestWeight - total)
+    // Instances that left the rotation leave no stale weight behind.
+    this.#rotation.set(name, next)
+    return this.view(best!, now)
+  }
+
+  /**
+   * Turns DOWN the instances whose heartbeat deadline has passed, then evicts those DOWN for a
+   * missed heartbeat longer than `evictAfter`. The timer calls it every `sweepInterval`; tests
+   * with their own clock call it directly. Concurrent calls share one sweep.
+   */
+  async sweep (): Promise<void> {
+    this.#sweeping ??= this.#sweep().finally(() => { this.#sweeping = undefined })
+    await this.#sweeping
+  }
+
+  /** Starts the sweeper; the timer never keeps the process alive. */
+  start (): void {
+    if (this.#timer !== undefined) return
+    this.#timer = setInterval(() => { void this.sweep() }, this.sweepInterval).unref()
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
   }
 
   view (record: Readonly<InstanceRecord>, now = this.now()): InstanceView {
@@ -115,6 +233,8 @@ export class LunaRegistry {
       lastHeartbeat: new Date(record.lastHeartbeat).toISOString()
     }
     if (record.description !== undefined) view.description = record.description
+    const downSince = this.#downSince(record, now)
+    if (downSince !== undefined) view.downSince = new Date(downSince).toISOString()
     return view
   }
 
@@ -130,6 +250,60 @@ export class LunaRegistry {
       instances
     }
   }
+
+  /** When the effective status last became DOWN: the earlier of reporting DOWN and the deadline. */
+  #downSince (record: Readonly<InstanceRecord>, now: number): number | undefined {
+    const deadline = record.lastHeartbeat + this.heartbeatTimeout
+    const timedOut = now >= deadline
+    if (record.status === 'DOWN') {
+      const reported = record.reportedDownSince ?? record.lastHeartbeat
+      return timedOut ? Math.min(reported, deadline) : reported
+    }
+    return timedOut ? deadline : undefined
+  }
+
+  async #sweep (): Promise<void> {
+    try {
+      const now = this.now()
+      for (const record of await this.store.claimTimedOut(now - this.heartbeatTimeout)) {
+        // An instance that already said DOWN does not change status when it goes quiet.
+        if (record.status === 'OK') {
+          this.#emit(record, { type: 'status', previous: 'OK', status: 'DOWN', reason: 'timeout', instance: this.view(record, now) })
+        }
+      }
+      if (this.evictAfter > 0) {
+        for (const record of await this.store.evictTimedOut(now - this.heartbeatTimeout - this.evictAfter)) {
+          this.#emit(record, { type: 'evicted', instance: this.view(record, now) })
+        }
+      }
+      if (this.#sweepFailing) this.#log?.info('luna-registry: sweeping works again')
+      this.#sweepFailing = false
+    } catch (error) {
+      // Said once per outage, not once per tick.
+      if (!this.#sweepFailing) this.#log?.warn({ err: error }, 'luna-registry: sweeping for missed heartbeats failed')
+      this.#sweepFailing = true
+    }
+  }
+
+  #statusChange (previous: Readonly<InstanceRecord>, timedOut: boolean, instance: Readonly<InstanceRecord>, view: InstanceView): void {
+    // The status listeners last heard: a timeout counts once it was announced, not before.
+    const before = previous.status === 'DOWN' || timedOut ? 'DOWN' : 'OK'
+    if (before === view.status) return
+    const reason: StatusReason = view.status === 'DOWN' || previous.status === 'DOWN' ? 'reported' : 'heartbeat'
+    this.#emit(instance, { type: 'status', previous: before, status: view.status, reason, instance: view })
+  }
+
+  #emit (record: Pick<InstanceRecord, 'instanceId' | 'name'>, fields: EventFields): void {
+    const event = {
+      id: ++this.#sequence,
+      time: new Date(this.now()).toISOString(),
+      service: record.name,
+      instanceId: record.instanceId,
+      ...fields
+    } as RegistryEvent
+    this.emit(event.type as 'event', event)
+    this.emit('event', event)
+  }
 }
 
 function compare (a: string, b: string): number {
@@ -138,6 +312,19 @@ function compare (a: string, b: string): number {
 
 function sortById (records: Array<Readonly<InstanceRecord>>): Array<Readonly<InstanceRecord>> {
   return records.slice().sort((a, b) => compare(a.instanceId, b.instanceId))
+}
+
+function sameEntries (a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  return keys.every((key) => key in b && (a[key] === b[key] || JSON.stringify(a[key]) === JSON.stringify(b[key])))
+}
+
+/** Whether two records say the same about an instance, timestamps aside. */
+function sameInfo (a: Readonly<InstanceRecord>, b: Readonly<InstanceRecord>): boolean {
+  return a.version === b.version && a.url === b.url && a.status === b.status &&
+    a.description === b.description &&
+    sameEntries(a.metadata, b.metadata) && sameEntries(a.balancerOptions, b.balancerOptions)
 }
 
 /** The description of the most recently registered instance that has one, else `''`. */
@@ -177,5 +364,6 @@ export function recordFrom (instanceId: string, info: InstanceInfo, now: number)
     lastHeartbeat: now
   }
   if (info.description !== undefined) record.description = info.description
+  if (info.status === 'DOWN') record.reportedDownSince = now
   return record
 }

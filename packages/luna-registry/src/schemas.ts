@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { SERVICE_NAME_OR_EMPTY_PATTERN, SERVICE_NAME_PATTERN } from './instance-id.js'
+import { SERVICE_PATH_PATTERN, SERVICE_NAME_PATTERN } from './instance-id.js'
 
 export const ReportedStatusSchema = Type.Enum(['OK', 'DOWN'])
 export const InstanceStatusSchema = Type.Enum(['OK', 'DOWN'])
@@ -33,14 +33,22 @@ export const InstanceParamsSchema = Type.Object({
 })
 export type InstanceParams = Static<typeof InstanceParamsSchema>
 
-/** `''` for the list at `/services/`, else a service name. */
+/** `''` for the list at `/services/`, a service name, or a service name and `/pick`. */
 export const ServiceParamsSchema = Type.Object({
-  '*': Type.String({ pattern: SERVICE_NAME_OR_EMPTY_PATTERN })
+  '*': Type.String({ pattern: SERVICE_PATH_PATTERN })
 })
 
 export const InstanceQuerySchema = Type.Object({
   service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN })),
   status: Type.Optional(InstanceStatusSchema)
+})
+
+export const ServiceQuerySchema = Type.Object({
+  status: Type.Optional(ServiceStatusSchema)
+})
+
+export const EventsQuerySchema = Type.Object({
+  service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN }))
 })
 
 export const InstanceViewSchema = Type.Object({
@@ -54,7 +62,9 @@ export const InstanceViewSchema = Type.Object({
   balancerOptions: Type.Object({ weight: Type.Integer() }, { additionalProperties: true }),
   metadata: Type.Record(Type.String(), Type.String()),
   registeredAt: Type.String(),
-  lastHeartbeat: Type.String()
+  lastHeartbeat: Type.String(),
+  /** Since when the status has been DOWN; absent while it is OK. */
+  downSince: Type.Optional(Type.String())
 })
 export type InstanceView = Static<typeof InstanceViewSchema>
 

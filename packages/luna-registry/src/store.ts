@@ -23,6 +23,11 @@ export interface InstanceRecord {
   metadata: Record<string, string>
   registeredAt: number
   lastHeartbeat: number
+  /**
+   * Since when the instance has been reporting `DOWN` without a break; absent while it reports
+   * `OK`. A heartbeat that reports `DOWN` again keeps the stored value.
+   */
+  reportedDownSince?: number
 }
 
 /** The fields a heartbeat replaces: everything but the registration time. */
@@ -32,6 +37,18 @@ export interface RegisterResult {
   /** `true` when no instance had this id, `false` when a registration was replaced. */
   created: boolean
   instance: Readonly<InstanceRecord>
+  /** The registration that was replaced, if any. */
+  previous?: Readonly<InstanceRecord>
+  /** Whether `previous` had been handed out by `claimTimedOut` (its timeout was announced). */
+  timedOut: boolean
+}
+
+export interface HeartbeatResult {
+  instance: Readonly<InstanceRecord>
+  /** The record as it was before this heartbeat. */
+  previous: Readonly<InstanceRecord>
+  /** Whether `previous` had been handed out by `claimTimedOut` (its timeout was announced). */
+  timedOut: boolean
 }
 
 export interface ListFilter {
@@ -48,16 +65,29 @@ export interface RegistryStore {
   /** Create, or replace whole, the instance with `record.instanceId`, and say which happened. */
   register (record: InstanceRecord): Promise<RegisterResult>
   /**
-   * Replace the info of an existing instance, keeping its `registeredAt`. Resolves `undefined`
+   * Replace the info of an existing instance, keeping its `registeredAt` (and its
+   * `reportedDownSince` when both the stored and the new status are `DOWN`). Resolves `undefined`
    * and writes nothing when the instance does not exist: a heartbeat never resurrects.
    */
-  heartbeat (update: InstanceUpdate): Promise<Readonly<InstanceRecord> | undefined>
+  heartbeat (update: InstanceUpdate): Promise<HeartbeatResult | undefined>
   /** Resolves `true` when the instance existed and is now gone. */
   remove (instanceId: string): Promise<boolean>
   get (instanceId: string): Promise<Readonly<InstanceRecord> | undefined>
   /** The instances, in no particular order; the plugin sorts. */
   list (filter?: ListFilter): Promise<Array<Readonly<InstanceRecord>>>
+  /**
+   * Hands out, once, the instances whose `lastHeartbeat` is at or before `before` and that have
+   * not been handed out since their last registration or heartbeat. Once means once across every
+   * process sharing the store: this is how a timeout is announced a single time. Stores keep a
+   * deadline-ordered index so that this costs what it returns, not what they hold.
+   */
+  claimTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>>
+  /**
+   * Removes, and returns, the instances handed out by `claimTimedOut` whose `lastHeartbeat` is
+   * still at or before `before` (no heartbeat since). Each removal happens once.
+   */
+  evictTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>>
   close (): Promise<void>
 }
 
-export const STORE_METHODS = ['register', 'heartbeat', 'remove', 'get', 'list', 'close'] as const
+export const STORE_METHODS = ['register', 'heartbeat', 'remove', 'get', 'list', 'claimTimedOut', 'evictTimedOut', 'close'] as const

@@ -3,7 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import { AUTHENTICATE_HEADER } from './auth.js'
 import { InvalidInstanceInfoError, RouteNotFoundError } from './errors.js'
-import { SERVICE_NAME_OR_EMPTY_PATTERN, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './instance-id.js'
+import { SERVICE_PATH_PATTERN, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './instance-id.js'
 import { InstanceInfoSchema, type InstanceInfo } from './schemas.js'
 
 /** An absolute `http:` or `https:` URL with a host. */
@@ -38,8 +38,8 @@ function describeError (error: ErrorObject): string {
         ? `${error.instancePath} must be an absolute http: or https: URL`
         : `${error.instancePath} must match format "${String(params['format'])}"`
     case 'pattern':
-      return params['pattern'] === SERVICE_NAME_PATTERN || params['pattern'] === SERVICE_NAME_OR_EMPTY_PATTERN
-        ? `${error.instancePath} must be a service name: ${SERVICE_NAME_RULE}`
+      return params['pattern'] === SERVICE_NAME_PATTERN || params['pattern'] === SERVICE_PATH_PATTERN
+        ? `${error.instancePath} must be a service name: ${SERVICE_NAME_RULE}${params['pattern'] === SERVICE_PATH_PATTERN ? ' (optionally followed by /pick)' : ''}`
         : `${error.instancePath} ${error.message ?? 'is invalid'}`
     case 'minLength':
       return params['limit'] === 1

@@ -131,6 +131,8 @@ t.test('a store that fails gives a bare 500 that leaks nothing', async (t) => {
       remove: async () => false,
       get: async () => undefined,
       list: async () => [],
+      claimTimedOut: async () => [],
+      evictTimedOut: async () => [],
       close: async () => {}
     }
   })

@@ -4,9 +4,15 @@ import * as testing from '../src/testing/store-contract.js'
 
 t.test('the package exports exactly its public surface', async (t) => {
   t.same(Object.keys(luna).sort(), [
+    'DEFAULT_EVICT_AFTER',
     'DEFAULT_HEARTBEAT_TIMEOUT',
+    'DEFAULT_KEEP_ALIVE',
+    'DEFAULT_MAX_BUFFER',
     'DEFAULT_PREFIX',
+    'DEFAULT_SWEEP_INTERVAL',
     'DEFAULT_USERNAME',
+    'EVENT_TYPES',
+    'EventsQuerySchema',
     'ErrorResponses',
     'ErrorSchema',
     'InstanceIdMismatchError',
@@ -22,11 +28,13 @@ t.test('the package exports exactly its public surface', async (t) => {
     'InvalidOptionError',
     'LunaRegistry',
     'MemoryStore',
+    'NoInstanceAvailableError',
     'ReportedStatusSchema',
     'RouteNotFoundError',
     'ServiceListSchema',
     'ServiceNotFoundError',
     'ServiceParamsSchema',
+    'ServiceQuerySchema',
     'ServiceStatusSchema',
     'ServiceViewSchema',
     'UnauthorizedError',
@@ -37,7 +45,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'normaliseOptions',
     'parseDuration',
     'parseInstanceId'
-  ])
+  ].sort())
   t.equal(luna.default, luna.lunaRegistry, 'the plugin is the default export and a named one')
   t.equal((luna.lunaRegistry as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], 'luna-registry')
   t.same(Object.keys(testing).sort(), ['sampleRecord', 'storeContract'])

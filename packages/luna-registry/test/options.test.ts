@@ -18,7 +18,7 @@ t.test('bad options make ready() reject with a message naming the option', async
     [{ heartbeatTimeout: 0 }, /option "heartbeatTimeout" must be a positive number of milliseconds or a duration such as "30s", got 0/],
     [{ heartbeatTimeout: 'soon' }, /option "heartbeatTimeout" .* got "soon"/],
     [{ heartbeatTimeout: -5 }, /option "heartbeatTimeout"/],
-    [{ store: {} }, /option "store" must implement register, heartbeat, remove, get, list, close; missing register, heartbeat, remove, get, list, close/],
+    [{ store: {} }, /option "store" must implement register, heartbeat, remove, get, list, claimTimedOut, evictTimedOut, close; missing register, heartbeat, remove, get, list, claimTimedOut, evictTimedOut, close/],
     [{ store: { ...new MemoryStore(), close: undefined } }, /option "store" must implement/],
     [{ store: 'redis' }, /option "store" must be a store object, got "redis"/],
     [{ panel: 'yes' }, /option "panel" must be a boolean, got "yes"/],
@@ -114,6 +114,8 @@ t.test('the store is closed with the app, and a custom store is used', async (t)
     remove: async (id) => await inner.remove(id),
     get: async (id) => await inner.get(id),
     list: async (filter) => await inner.list(filter),
+    claimTimedOut: async (before) => await inner.claimTimedOut(before),
+    evictTimedOut: async (before) => await inner.evictTimedOut(before),
     close: async () => { closed++ }
   }
   const app = Fastify()

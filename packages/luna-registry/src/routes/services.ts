@@ -4,9 +4,18 @@ import { Type } from 'typebox'
 import { ServiceNotFoundError } from '../errors.js'
 import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
-import type { LunaRegistry } from '../registry.js'
+import type { LunaRegistry, ServiceFilter } from '../registry.js'
+import {
+  ErrorResponses,
+  InstanceViewSchema,
+  ServiceListSchema,
+  ServiceParamsSchema,
+  ServiceQuerySchema,
+  ServiceViewSchema,
+  type InstanceView,
+  type ServiceView
+} from '../schemas.js'
 import { wildcardNamed } from '../validation.js'
-import { ErrorResponses, ServiceListSchema, ServiceParamsSchema, ServiceViewSchema, type ServiceView } from '../schemas.js'
 
 export interface ServiceRoutesOptions {
   registry: LunaRegistry
@@ -17,28 +26,36 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const wantsPanel = (request: FastifyRequest): boolean => panel && prefersHtml(request.headers.accept)
 
-  const list = async (request: FastifyRequest, reply: FastifyReply): Promise<ServiceView[] | undefined> => {
-    const services = await registry.listServices()
+  const list = async (request: FastifyRequest, reply: FastifyReply, filter: ServiceFilter): Promise<ServiceView[] | undefined> => {
+    const services = await registry.listServices(filter)
     if (!wantsPanel(request)) return services
     await renderOverview(reply, registry, services)
   }
 
-  app.get('/services', { schema: { response: { 200: ServiceListSchema, ...ErrorResponses } } }, list)
-
-  // A wildcard rather than `:name`: names may be longer than the router's maxParamLength, and
-  // `/services/` (the empty name) is the list again.
-  app.get('/services/*', {
-    schemaErrorFormatter: wildcardNamed('name'),
-    schema: {
-      params: ServiceParamsSchema,
-      response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema]), ...ErrorResponses }
-    }
-  }, async (request, reply) => {
-    const name = request.params['*']
-    if (name === '') return await list(request, reply)
+  const one = async (request: FastifyRequest, reply: FastifyReply, name: string): Promise<ServiceView | undefined> => {
     const service = await registry.getService(name)
     if (service === undefined) throw new ServiceNotFoundError(name)
     if (!wantsPanel(request)) return service
     await renderService(reply, registry, service)
+  }
+
+  app.get('/services', {
+    schema: { querystring: ServiceQuerySchema, response: { 200: ServiceListSchema, ...ErrorResponses } }
+  }, async (request, reply) => await list(request, reply, request.query))
+
+  // One wildcard serves `/services/`, `/services/{name}` and `/services/{name}/pick`: names may
+  // be longer than the router's maxParamLength (100), which a `:name` param would turn into 404s.
+  app.get('/services/*', {
+    schemaErrorFormatter: wildcardNamed('name'),
+    schema: {
+      params: ServiceParamsSchema,
+      querystring: ServiceQuerySchema,
+      response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema, InstanceViewSchema]), ...ErrorResponses }
+    }
+  }, async (request, reply): Promise<ServiceView[] | ServiceView | InstanceView | undefined> => {
+    const path = request.params['*']
+    if (path === '') return await list(request, reply, request.query)
+    if (path.endsWith('/pick')) return await registry.pick(path.slice(0, -'/pick'.length))
+    return await one(request, reply, path)
   })
 }

@@ -112,12 +112,32 @@ export function storeContract ({ create, test }: StoreContractOptions): void {
   check('heartbeat replaces the info of an existing instance and keeps registeredAt', async (store) => {
     const original = sampleRecord()
     await store.register(original)
-    const update = withoutRegisteredAt(sampleRecord({ version: '1.2.4', status: 'DOWN', lastHeartbeat: original.lastHeartbeat + 10_000, metadata: { region: 'us' } }))
+    const update = withoutRegisteredAt(sampleRecord({ version: '1.2.4', lastHeartbeat: original.lastHeartbeat + 10_000, metadata: { region: 'us' } }))
     const result = await store.heartbeat(update)
     const expected = { ...update, registeredAt: original.registeredAt }
-    assert.deepEqual(result, expected)
+    assert.deepEqual(result, { instance: expected, previous: original, timedOut: false })
     assert.deepEqual(await store.get(original.instanceId), expected)
     assert.equal((await store.list()).length, 1)
+  })
+
+  check('reportedDownSince is kept while the instance keeps reporting DOWN', async (store) => {
+    const t0 = 1_700_000_000_000
+    await store.register(sampleRecord({ status: 'DOWN', reportedDownSince: t0, lastHeartbeat: t0, registeredAt: t0 }))
+    const again = await store.heartbeat(withoutRegisteredAt(sampleRecord({ status: 'DOWN', reportedDownSince: t0 + 5000, lastHeartbeat: t0 + 5000 })))
+    assert.equal(again?.instance.reportedDownSince, t0, 'still DOWN: the first time counts')
+    const ok = sampleRecord({ status: 'OK', lastHeartbeat: t0 + 10_000 })
+    delete ok.reportedDownSince
+    const up = await store.heartbeat(withoutRegisteredAt(ok))
+    assert.equal(up?.instance.reportedDownSince, undefined, 'OK again: no longer down')
+    const down = await store.heartbeat(withoutRegisteredAt(sampleRecord({ status: 'DOWN', reportedDownSince: t0 + 15_000, lastHeartbeat: t0 + 15_000 })))
+    assert.equal(down?.instance.reportedDownSince, t0 + 15_000, 'DOWN anew: from now')
+  })
+
+  check('register tells what it replaced', async (store) => {
+    const first = sampleRecord()
+    assert.deepEqual(await store.register(first), { created: true, instance: first, timedOut: false })
+    const second = sampleRecord({ version: '9', registeredAt: first.registeredAt + 1, lastHeartbeat: first.lastHeartbeat + 1 })
+    assert.deepEqual(await store.register(second), { created: false, instance: second, previous: first, timedOut: false })
   })
 
   check('heartbeat for an unknown instance writes nothing', async (store) => {
@@ -203,5 +223,72 @@ export function storeContract ({ create, test }: StoreContractOptions): void {
       assert.equal(await store.get(record.instanceId), undefined)
     }
     assert.deepEqual(await store.list({ service: 'race' }), [])
+  })
+
+  check('claimTimedOut hands out each instance past its deadline once, oldest first', async (store) => {
+    const t0 = 1_700_000_000_000
+    for (const [i, offset] of [[1, 0], [2, 1000], [3, 2000], [4, 3000]] as const) {
+      await store.register(sampleRecord({ instanceId: `svc:10.0.3.${i}:80`, registeredAt: t0 + offset, lastHeartbeat: t0 + offset }))
+    }
+    assert.deepEqual(await store.claimTimedOut(t0 - 1), [])
+    assert.deepEqual(ids(await store.claimTimedOut(t0 + 1000)), ['svc:10.0.3.1:80', 'svc:10.0.3.2:80'], 'at or before the limit')
+    assert.deepEqual(await store.claimTimedOut(t0 + 1000), [], 'never twice')
+    assert.deepEqual(ids(await store.claimTimedOut(t0 + 5000)), ['svc:10.0.3.3:80', 'svc:10.0.3.4:80'])
+    assert.equal((await store.list()).length, 4, 'claiming removes nothing')
+  })
+
+  check('a heartbeat takes an instance out of the timed-out set and says it was there', async (store) => {
+    const t0 = 1_700_000_000_000
+    const record = sampleRecord({ registeredAt: t0, lastHeartbeat: t0 })
+    await store.register(record)
+    assert.equal((await store.claimTimedOut(t0)).length, 1)
+    const back = await store.heartbeat(withoutRegisteredAt({ ...record, lastHeartbeat: t0 + 60_000 }))
+    assert.equal(back?.timedOut, true)
+    assert.deepEqual(await store.evictTimedOut(t0 + 120_000), [], 'a live instance is not evicted')
+    assert.deepEqual(await store.claimTimedOut(t0 + 59_999), [], 'its new deadline is later')
+    assert.equal((await store.claimTimedOut(t0 + 60_000)).length, 1, 'and it can time out again')
+    const registered = await store.register({ ...record, registeredAt: t0 + 70_000, lastHeartbeat: t0 + 70_000 })
+    assert.equal(registered.timedOut, true, 'registering again says so too')
+    const fresh = await store.heartbeat(withoutRegisteredAt({ ...record, lastHeartbeat: t0 + 80_000 }))
+    assert.equal(fresh?.timedOut, false)
+  })
+
+  check('claims follow heartbeats, not registration order', async (store) => {
+    const t0 = 1_700_000_000_000
+    await store.register(sampleRecord({ instanceId: 'svc:a:1', registeredAt: t0, lastHeartbeat: t0 }))
+    await store.register(sampleRecord({ instanceId: 'svc:b:1', registeredAt: t0 + 1, lastHeartbeat: t0 + 1 }))
+    await store.heartbeat(withoutRegisteredAt(sampleRecord({ instanceId: 'svc:a:1', lastHeartbeat: t0 + 10_000 })))
+    assert.deepEqual(ids(await store.claimTimedOut(t0 + 5000)), ['svc:b:1'])
+  })
+
+  check('records written with old timestamps are still claimed on time', async (store) => {
+    const t0 = 1_700_000_000_000
+    await store.register(sampleRecord({ instanceId: 'svc:new:1', registeredAt: t0 + 50_000, lastHeartbeat: t0 + 50_000 }))
+    await store.register(sampleRecord({ instanceId: 'svc:old:1', registeredAt: t0, lastHeartbeat: t0 }))
+    assert.deepEqual(ids(await store.claimTimedOut(t0 + 10_000)), ['svc:old:1'])
+  })
+
+  check('evictTimedOut removes only claimed instances still without a heartbeat, once', async (store) => {
+    const t0 = 1_700_000_000_000
+    await store.register(sampleRecord({ instanceId: 'svc:gone:1', registeredAt: t0, lastHeartbeat: t0 }))
+    await store.register(sampleRecord({ instanceId: 'svc:back:1', registeredAt: t0, lastHeartbeat: t0 }))
+    assert.deepEqual(ids(await store.claimTimedOut(t0)), ['svc:back:1', 'svc:gone:1'])
+    await store.heartbeat(withoutRegisteredAt(sampleRecord({ instanceId: 'svc:back:1', lastHeartbeat: t0 + 5 })))
+    await store.register(sampleRecord({ instanceId: 'svc:late:1', registeredAt: t0 + 1, lastHeartbeat: t0 + 1 }))
+    assert.deepEqual(await store.evictTimedOut(t0 - 1), [], 'not yet')
+    assert.deepEqual(ids(await store.evictTimedOut(t0 + 1)), ['svc:gone:1'], 'claimed and quiet: removed; back, or never claimed: kept')
+    assert.deepEqual(ids(await store.list()), ['svc:back:1', 'svc:late:1'])
+    assert.equal(await store.get('svc:gone:1'), undefined)
+    assert.deepEqual(await store.evictTimedOut(t0 + 1), [], 'never twice')
+  })
+
+  check('a removed instance is neither claimed nor evicted', async (store) => {
+    const t0 = 1_700_000_000_000
+    await store.register(sampleRecord({ instanceId: 'svc:a:1', registeredAt: t0, lastHeartbeat: t0 }))
+    await store.register(sampleRecord({ instanceId: 'svc:b:1', registeredAt: t0, lastHeartbeat: t0 }))
+    await store.remove('svc:a:1')
+    assert.deepEqual(ids(await store.claimTimedOut(t0)), ['svc:b:1'])
+    await store.remove('svc:b:1')
+    assert.deepEqual(await store.evictTimedOut(t0), [])
   })
 }

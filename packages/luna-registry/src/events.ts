@@ -1,0 +1,46 @@
+import type { InstanceView } from './schemas.js'
+
+export type InstanceStatus = 'OK' | 'DOWN'
+
+/** Why an instance's effective status changed. */
+export type StatusReason = 'timeout' | 'reported' | 'heartbeat'
+
+interface EventBase {
+  /** Increases by one with every event a registry emits. */
+  id: number
+  /** When the registry emitted it, ISO 8601. */
+  time: string
+  service: string
+  instanceId: string
+}
+
+/** An instance registered (`created`) or registered again, replacing its registration. */
+export interface RegisteredEvent extends EventBase { type: 'registered', created: boolean, instance: InstanceView }
+/** A heartbeat changed the instance's info (a heartbeat that changes nothing emits nothing). */
+export interface UpdatedEvent extends EventBase { type: 'updated', instance: InstanceView }
+/** The instance's effective status changed. */
+export interface StatusEvent extends EventBase {
+  type: 'status'
+  previous: InstanceStatus
+  status: InstanceStatus
+  reason: StatusReason
+  instance: InstanceView
+}
+export interface DeregisteredEvent extends EventBase { type: 'deregistered' }
+/** Removed after being DOWN for a missed heartbeat for longer than `evictAfter`. */
+export interface EvictedEvent extends EventBase { type: 'evicted', instance: InstanceView }
+
+export type RegistryEvent = RegisteredEvent | UpdatedEvent | StatusEvent | DeregisteredEvent | EvictedEvent
+export type RegistryEventType = RegistryEvent['type']
+
+/** `registry.on('status', (event) => …)`: each event type, and `event` for all of them. */
+export interface RegistryEventMap {
+  registered: [RegisteredEvent]
+  updated: [UpdatedEvent]
+  status: [StatusEvent]
+  deregistered: [DeregisteredEvent]
+  evicted: [EvictedEvent]
+  event: [RegistryEvent]
+}
+
+export const EVENT_TYPES: readonly RegistryEventType[] = ['registered', 'updated', 'status', 'deregistered', 'evicted']
