@@ -38,7 +38,8 @@ export type {
   RegistryStore,
   ReportedStatus
 } from './store.js'
+export { STORE_METHODS } from './store.js'
 export * from './errors.js'
 export * from './schemas.js'
-export { parseInstanceId, isServiceName, type InstanceIdParts } from './instance-id.js'
+export { parseInstanceId, isHostname, isServiceName, type InstanceIdParts } from './instance-id.js'
 export { parseDuration, formatDuration } from './duration.js'

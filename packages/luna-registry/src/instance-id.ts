@@ -32,6 +32,11 @@ function isIPv6 (value: string): boolean {
   }
 }
 
+/** An RFC 1123 hostname that is not a malformed dotted number (`999.1.1.1`). */
+export function isHostname (value: string): boolean {
+  return value.length <= 253 && !/^[\d.]+$/.test(value) && value.split('.').every((label) => HOST_LABEL.test(label))
+}
+
 function domainProblem (domain: string): string | undefined {
   if (domain.startsWith('[')) {
     if (!domain.endsWith(']') || !isIPv6(domain.slice(1, -1))) {
@@ -42,7 +47,7 @@ function domainProblem (domain: string): string | undefined {
   if (domain.length === 0) return 'domain is empty'
   if (IPV4.test(domain)) return undefined
   if (/^[\d.]+$/.test(domain)) return `domain "${domain}" is not a valid IPv4 address`
-  if (domain.length > 253 || !domain.split('.').every((label) => HOST_LABEL.test(label))) {
+  if (!isHostname(domain)) {
     return `domain "${domain}" is not a valid hostname (RFC 1123), IPv4 address or bracketed IPv6 address`
   }
   return undefined

@@ -208,10 +208,10 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     await this.#sweeping
   }
 
-  /** Starts the sweeper; the timer never keeps the process alive. */
+  /** Starts the sweeper; the timer never keeps the process alive. A sweep never rejects. */
   start (): void {
     if (this.#timer !== undefined) return
-    this.#timer = setInterval(() => { void this.sweep() }, this.sweepInterval).unref()
+    this.#timer = setInterval(this.sweep.bind(this), this.sweepInterval).unref()
   }
 
   stop (): void {

@@ -5,9 +5,14 @@ export const ReportedStatusSchema = Type.Enum(['OK', 'DOWN'])
 export const InstanceStatusSchema = Type.Enum(['OK', 'DOWN'])
 export const ServiceStatusSchema = Type.Enum(['UP', 'DOWN'])
 
+/** How deep the free-form values under `balancerOptions` may nest objects and arrays. */
+export const BALANCER_OPTIONS_MAX_DEPTH = 8
+
+// `maxDepth` is a keyword of the registry's own Ajv: without it, a value nested thousands of
+// levels deep would pass the schema and then overflow the stack of every JSON serialiser.
 const BalancerOptionsIn = Type.Object({
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
-}, { additionalProperties: true })
+}, { additionalProperties: true, maxDepth: BALANCER_OPTIONS_MAX_DEPTH })
 
 const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 512 }), { maxProperties: 64 })
 

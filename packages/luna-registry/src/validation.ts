@@ -16,10 +16,31 @@ export function isHttpUrl (value: string): boolean {
   }
 }
 
+/** Whether `value` nests objects and arrays at most `limit` levels deep, without recursing. */
+export function depthWithin (value: unknown, limit: number): boolean {
+  let level: unknown[] = [value]
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > limit) return false
+    const next: unknown[] = []
+    for (const item of level) {
+      if (item !== null && typeof item === 'object') next.push(...Object.values(item))
+    }
+    level = next
+  }
+  return true
+}
+
 // Our own Ajv, whatever the host app configured: no type coercion (`"version": 1` is a client
 // mistake, not a string), defaults applied, the registry's formats known.
 const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
 ajv.addFormat('http-url', isHttpUrl)
+const maxDepth: ((limit: number, data: unknown) => boolean) & { errors?: ErrorObject[] } = (limit, data) => {
+  if (depthWithin(data, limit)) return true
+  // Ajv fills in the paths it is not given.
+  maxDepth.errors = [{ keyword: 'maxDepth', params: { limit }, message: `must NOT nest objects or arrays more than ${limit} levels deep` } as unknown as ErrorObject]
+  return false
+}
+ajv.addKeyword({ keyword: 'maxDepth', type: ['object', 'array'], schemaType: 'number', errors: true, validate: maxDepth })
 // Query strings and params are strings by nature; only they are coerced.
 const coercingAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
 

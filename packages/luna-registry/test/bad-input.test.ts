@@ -147,3 +147,18 @@ t.test('an absurdly long id: 400 naming params/id', async (t) => {
   t.equal(res.statusCode, 400)
   t.match(res.json().message, /^params\/id must NOT have more than 512 characters/)
 })
+
+t.test('deeply nested balancerOptions: 400, nothing stored, every list still answers', async (t) => {
+  const app = await build(t)
+  const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`
+  const payload = JSON.stringify(info('orders', { balancerOptions: { weight: 1, x: 'DEEP' } })).replace('"DEEP"', deep)
+  const res = await app.inject({ method: 'POST', url: URL_, headers: { ...AUTH, 'content-type': 'application/json' }, payload })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().message, /^body\/balancerOptions must NOT nest objects or arrays more than 8 levels deep/)
+  t.same(await app.lunaRegistry.store.list(), [])
+  const fine = await app.inject({ method: 'POST', url: URL_, headers: AUTH, payload: info('orders', { balancerOptions: { weight: 1, x: [[[[[[['ok']]]]]]] } }) })
+  t.equal(fine.statusCode, 201, 'eight levels are fine')
+  for (const url of [`${PREFIX}/instances`, `${PREFIX}/services`, `${PREFIX}/services/orders`]) {
+    t.equal((await app.inject({ method: 'GET', url, headers: AUTH })).statusCode, 200, url)
+  }
+})

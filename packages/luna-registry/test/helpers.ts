@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import lunaRegistry, { type LunaRegistryOptions } from '../src/index.js'
+import lunaRegistry, { MemoryStore, STORE_METHODS, type LunaRegistryOptions, type RegistryStore } from '../src/index.js'
 
 export const PREFIX = '/registry/v1'
 export const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
@@ -34,4 +34,11 @@ export async function build (t: Closable, options: LunaRegistryOptions = {}): Pr
   await app.ready()
   t.teardown(() => app.close())
   return app
+}
+
+/** A store that does what `inner` does, except for the methods overridden. */
+export function wrapStore (overrides: Partial<RegistryStore> = {}, inner: RegistryStore = new MemoryStore()): RegistryStore {
+  const store = Object.fromEntries(STORE_METHODS.map((method) =>
+    [method, (...args: unknown[]) => (inner[method] as (...a: unknown[]) => unknown)(...args)]))
+  return { ...store, ...overrides } as unknown as RegistryStore
 }

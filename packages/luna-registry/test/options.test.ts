@@ -2,8 +2,8 @@ import Fastify from 'fastify'
 import view from '@fastify/view'
 import { Eta } from 'eta'
 import t from 'tap'
-import lunaRegistry, { MemoryStore, type LunaRegistryOptions, type RegistryStore } from '../src/index.js'
-import { AUTH, info } from './helpers.js'
+import lunaRegistry, { MemoryStore, type LunaRegistryOptions } from '../src/index.js'
+import { AUTH, info, wrapStore } from './helpers.js'
 
 t.test('bad options make ready() reject with a message naming the option', async (t) => {
   const cases: Array<[unknown, RegExp]> = [
@@ -108,16 +108,7 @@ t.test('fastify.lunaRegistry serves in-process look-ups and writes', async (t) =
 t.test('the store is closed with the app, and a custom store is used', async (t) => {
   let closed = 0
   const inner = new MemoryStore()
-  const store: RegistryStore = {
-    register: async (record) => await inner.register(record),
-    heartbeat: async (update) => await inner.heartbeat(update),
-    remove: async (id) => await inner.remove(id),
-    get: async (id) => await inner.get(id),
-    list: async (filter) => await inner.list(filter),
-    claimTimedOut: async (before) => await inner.claimTimedOut(before),
-    evictTimedOut: async (before) => await inner.evictTimedOut(before),
-    close: async () => { closed++ }
-  }
+  const store = wrapStore({ close: async () => { closed++ } }, inner)
   const app = Fastify()
   await app.register(lunaRegistry, { store })
   await app.inject({ method: 'POST', url: '/registry/v1/instances/orders:h:1', headers: AUTH, payload: info() })

@@ -17,11 +17,14 @@ t.test('a browser gets the panel at /services/ and /services', async (t) => {
   }
 })
 
-t.test('curl and fetch get JSON from the same URL', async (t) => {
+t.test('curl and fetch get JSON from the same URL, and caches are told it varies', async (t) => {
   const app = await build(t)
+  const html = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })
+  t.equal(html.headers.vary, 'Accept')
   for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/html', 'text/html;q=0.5, application/json']) {
     const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: { ...AUTH, ...(accept === undefined ? {} : { accept }) } })
     t.match(res.headers['content-type'], /application\/json/, `Accept: ${String(accept)}`)
+    t.equal(res.headers.vary, 'Accept')
     t.same(res.json(), [])
   }
 })

@@ -40,6 +40,8 @@ function closeOnSignals (app: FastifyInstance): void {
 
 async function start (settings: ServerSettings): Promise<void> {
   const app = buildServer(settings)
+  // Listening for signals first: one that arrives while the server starts still closes it cleanly.
+  closeOnSignals(app)
   try {
     await app.listen({ port: settings.port, host: settings.host })
   } catch (error) {
@@ -51,7 +53,6 @@ async function start (settings: ServerSettings): Promise<void> {
   const url = panelUrl(app, settings.host)
   // `url` as a field of its own lets scripts and tests find the address in the JSON log.
   app.log.info({ url }, `Luna registry listening on ${url}`)
-  closeOnSignals(app)
 }
 
 /**

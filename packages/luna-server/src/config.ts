@@ -1,5 +1,6 @@
+import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
-import { parseDuration } from 'luna-registry'
+import { isHostname, parseDuration } from 'luna-registry'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
@@ -13,6 +14,8 @@ export interface ServerSettings {
   password: string
   /** Milliseconds after the last heartbeat at which an instance counts as DOWN. */
   heartbeatTimeout: number
+  /** Milliseconds an instance may stay DOWN for a missed heartbeat before it is removed; 0 never. */
+  evictAfter: number
   logLevel: LogLevel
 }
 
@@ -70,7 +73,14 @@ const SOURCES: Record<keyof ServerSettings, Source> = {
     flag: 'heartbeat-timeout',
     placeholder: '<duration>',
     fallback: '30s',
-    help: 'DOWN this long after the last heartbeat: ms, 500ms, 30s, 2m, 1h'
+    help: 'DOWN this long after the last heartbeat: ms, 500ms, 30s, 2m, 1h, 1d'
+  },
+  evictAfter: {
+    env: 'LUNA_EVICT_AFTER',
+    flag: 'evict-after',
+    placeholder: '<duration>',
+    fallback: '24h',
+    help: 'remove an instance DOWN this long for a missed heartbeat; 0 never'
   },
   logLevel: {
     env: 'LUNA_LOG_LEVEL',
@@ -142,8 +152,8 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
     parse: (raw) => /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined
   },
   host: {
-    rule: 'must not be empty',
-    parse: (raw) => raw.trim() === '' ? undefined : raw
+    rule: 'must be an IP address or a hostname',
+    parse: (raw) => isIP(raw) !== 0 || isHostname(raw) ? raw : undefined
   },
   username: {
     rule: 'must be non-empty and must not contain ":"',
@@ -155,6 +165,10 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
       const ms = parseDuration(raw)
       return ms === undefined || ms <= 0 ? undefined : ms
     }
+  },
+  evictAfter: {
+    rule: 'must be 0 (never) or a number of milliseconds or a duration such as 30s, 2m, 1h, 1d',
+    parse: (raw) => parseDuration(raw)
   },
   logLevel: {
     rule: `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -197,6 +211,7 @@ export function parseConfig (argv: string[], env: Env): Config {
       username: read('username'),
       password: raw('password'),
       heartbeatTimeout: read('heartbeatTimeout'),
+      evictAfter: read('evictAfter'),
       logLevel: read('logLevel')
     }
   }

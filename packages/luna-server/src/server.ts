@@ -39,6 +39,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
   app.register(lunaRegistry, {
     auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
     heartbeatTimeout: options.heartbeatTimeout,
+    evictAfter: options.evictAfter,
     now: options.now
   })
   return app

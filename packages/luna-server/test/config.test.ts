@@ -26,6 +26,7 @@ t.test('defaults', async (t) => {
     username: 'admin',
     password: '',
     heartbeatTimeout: 30_000,
+    evictAfter: 86_400_000,
     logLevel: 'info'
   })
 })
@@ -37,6 +38,7 @@ t.test('environment variables', async (t) => {
     LUNA_AUTH_USERNAME: 'ops',
     LUNA_AUTH_PASSWORD: PASSWORD,
     LUNA_HEARTBEAT_TIMEOUT: '2m',
+    LUNA_EVICT_AFTER: '0',
     LUNA_LOG_LEVEL: 'debug'
   }), {
     port: 8080,
@@ -44,8 +46,11 @@ t.test('environment variables', async (t) => {
     username: 'ops',
     password: PASSWORD,
     heartbeatTimeout: 120_000,
+    evictAfter: 0,
     logLevel: 'debug'
   })
+  t.equal(settings(['--evict-after', '2s'], { LUNA_EVICT_AFTER: '1h' }).evictAfter, 2000, 'the flag wins')
+  t.equal(settings(['--host', 'registry.internal'], {}).host, 'registry.internal')
 })
 
 t.test('flags override environment variables, in both spellings', async (t) => {
@@ -55,6 +60,7 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     LUNA_AUTH_USERNAME: 'ops',
     LUNA_AUTH_PASSWORD: 'from-env',
     LUNA_HEARTBEAT_TIMEOUT: '2m',
+    LUNA_EVICT_AFTER: '1h',
     LUNA_LOG_LEVEL: 'debug'
   }
   t.same(settings([
@@ -63,6 +69,7 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     '--username', 'root',
     `--password=${PASSWORD}`,
     '--heartbeat-timeout', '500ms',
+    '--evict-after=2m',
     '--log-level=warn'
   ], env), {
     port: 9000,
@@ -70,6 +77,7 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     username: 'root',
     password: PASSWORD,
     heartbeatTimeout: 500,
+    evictAfter: 120_000,
     logLevel: 'warn'
   })
 })
@@ -114,8 +122,11 @@ t.test('a bad value names the variable, the flag, the rule and the value, on one
     ['port -1', [], { LUNA_PORT: '-1' }, /^LUNA_PORT \(--port\) .*, got "-1"$/],
     ['port 1.5', ['--port', '1.5'], {}, /^LUNA_PORT \(--port\) .*, got "1\.5"$/],
     ['empty port', [], { LUNA_PORT: '' }, /^LUNA_PORT \(--port\) .*, got ""$/],
-    ['empty host', ['--host', ''], {}, /^LUNA_HOST \(--host\) must not be empty, got ""$/],
-    ['blank host', [], { LUNA_HOST: '  ' }, /^LUNA_HOST \(--host\) must not be empty, got " {2}"$/],
+    ['empty host', ['--host', ''], {}, /^LUNA_HOST \(--host\) must be an IP address or a hostname, got ""$/],
+    ['blank host', [], { LUNA_HOST: '  ' }, /^LUNA_HOST \(--host\) must be an IP address or a hostname, got " {2}"$/],
+    ['malformed IPv4 host', ['--host', '999.1.1.1'], {}, /^LUNA_HOST \(--host\) .*, got "999\.1\.1\.1"$/],
+    ['bracketed host', ['--host', '[::1]'], {}, /^LUNA_HOST \(--host\) .*, got "\[::1\]"$/],
+    ['evict-after abc', ['--evict-after', 'abc'], {}, /^LUNA_EVICT_AFTER \(--evict-after\) must be 0 \(never\) or .*, got "abc"$/],
     ['empty username', [], { LUNA_AUTH_USERNAME: '' }, /^LUNA_AUTH_USERNAME \(--username\) must be non-empty and must not contain ":", got ""$/],
     ['username with a colon', ['--username', 'ad:min'], {}, /^LUNA_AUTH_USERNAME \(--username\) .*, got "ad:min"$/],
     ['timeout 0', ['--heartbeat-timeout', '0'], {}, /^LUNA_HEARTBEAT_TIMEOUT \(--heartbeat-timeout\) must be a positive .*, got "0"$/],

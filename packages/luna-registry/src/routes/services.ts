@@ -24,18 +24,23 @@ export interface ServiceRoutesOptions {
 
 export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fastify, { registry, panel }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const wantsPanel = (request: FastifyRequest): boolean => panel && prefersHtml(request.headers.accept)
+  // The same URL answers HTML or JSON by the Accept header: caches must keep them apart.
+  const wantsPanel = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    if (!panel) return false
+    reply.header('vary', 'Accept')
+    return prefersHtml(request.headers.accept)
+  }
 
   const list = async (request: FastifyRequest, reply: FastifyReply, filter: ServiceFilter): Promise<ServiceView[] | undefined> => {
     const services = await registry.listServices(filter)
-    if (!wantsPanel(request)) return services
+    if (!wantsPanel(request, reply)) return services
     await renderOverview(reply, registry, services)
   }
 
   const one = async (request: FastifyRequest, reply: FastifyReply, name: string): Promise<ServiceView | undefined> => {
     const service = await registry.getService(name)
     if (service === undefined) throw new ServiceNotFoundError(name)
-    if (!wantsPanel(request)) return service
+    if (!wantsPanel(request, reply)) return service
     await renderService(reply, registry, service)
   }
 
