@@ -102,13 +102,13 @@ const CLEARER: Record<string, (request: FastifyRequest) => string> = {
 
 /**
  * Every error leaves in Fastify's shape `{ statusCode, code, error, message }`. Client mistakes
- * keep their status and message; anything else is logged and answered with a bare 500.
+ * and the registry's own answers (`FST_LUNA_*`, a 503 among them) keep their status and message;
+ * anything else is logged and answered with a bare 500.
  */
 export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const statusCode = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
-    ? error.statusCode
-    : 500
-  if (statusCode >= 500) {
+  const given = error.statusCode ?? 500
+  const known = given >= 400 && (given < 500 || (given < 600 && error.code?.startsWith('FST_LUNA_') === true))
+  if (!known) {
     request.log.error({ err: error }, 'luna-registry: request failed')
     return reply.code(500).send({
       statusCode: 500,
@@ -117,12 +117,12 @@ export function errorHandler (error: FastifyError, request: FastifyRequest, repl
       message: 'Internal Server Error'
     })
   }
-  if (statusCode === 401) reply.header('www-authenticate', AUTHENTICATE_HEADER)
+  if (given === 401) reply.header('www-authenticate', AUTHENTICATE_HEADER)
   request.log.info({ err: error }, error.message)
-  return reply.code(statusCode).send({
-    statusCode,
+  return reply.code(given).send({
+    statusCode: given,
     code: error.code ?? 'FST_ERR_BAD_REQUEST',
-    error: STATUS_CODES[statusCode] ?? 'Error',
+    error: STATUS_CODES[given] ?? 'Error',
     message: CLEARER[error.code]?.(request) ?? error.message
   })
 }

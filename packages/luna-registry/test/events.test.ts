@@ -1,0 +1,171 @@
+import { connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyInstance } from 'fastify'
+import t from 'tap'
+import lunaRegistry, { type LunaRegistryOptions } from '../src/index.js'
+import { AUTH, PREFIX, info } from './helpers.js'
+import { EventStream } from './sse-client.js'
+
+interface Server { app: FastifyInstance, base: string }
+
+interface Tap { teardown: (fn: () => unknown) => void }
+
+async function listen (t: Tap, options: LunaRegistryOptions = {}): Promise<Server> {
+  const app = Fastify()
+  await app.register(lunaRegistry, options)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}${PREFIX}` }
+}
+
+async function send (base: string, method: string, id: string, body?: Record<string, unknown>): Promise<number> {
+  const res = await fetch(`${base}/instances/${id}`, {
+    method,
+    headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  await res.arrayBuffer()
+  return res.status
+}
+
+t.test('a subscriber gets a snapshot first, then every change as it happens', async (t) => {
+  const { base } = await listen(t, { evictAfter: 300, heartbeatTimeout: 200, sweepInterval: 20 })
+  await send(base, 'POST', 'orders:h:1', info('orders', { description: 'before' }))
+  const stream = await EventStream.open(`${base}/events`, AUTH)
+  t.teardown(() => stream.close())
+  t.equal(stream.response.statusCode, 200)
+  t.match(stream.response.headers['content-type'], /^text\/event-stream/)
+  t.equal(stream.response.headers['cache-control'], 'no-cache, no-transform')
+
+  const snapshot = await stream.next()
+  t.equal(snapshot.event, 'snapshot', 'the snapshot comes first')
+  t.match(snapshot.data, [{ name: 'orders', description: 'before', instances: [{ instanceId: 'orders:h:1' }] }])
+
+  await send(base, 'POST', 'billing:h:2', info('billing'))
+  const registered = await stream.next()
+  t.match(registered, { event: 'registered', data: { type: 'registered', service: 'billing', instanceId: 'billing:h:2', created: true, instance: { status: 'OK' } } })
+  t.ok(Number(registered.id) > Number(snapshot.id), 'ids increase')
+
+  await send(base, 'PUT', 'billing:h:2', info('billing', { version: '2.0.0' }))
+  t.match(await stream.next(), { event: 'updated', data: { instanceId: 'billing:h:2', instance: { version: '2.0.0' } } })
+
+  await send(base, 'PUT', 'billing:h:2', info('billing', { version: '2.0.0', status: 'DOWN' }))
+  t.match(await stream.next(), { event: 'updated' })
+  t.match(await stream.next(), { event: 'status', data: { previous: 'OK', status: 'DOWN', reason: 'reported' } })
+
+  await send(base, 'DELETE', 'billing:h:2')
+  t.match(await stream.next(), { event: 'deregistered', data: { instanceId: 'billing:h:2', service: 'billing' } })
+
+  // orders:h:1 stops heartbeating: DOWN at 200 ms, evicted 300 ms later.
+  t.match(await stream.next('status'), { data: { instanceId: 'orders:h:1', previous: 'OK', status: 'DOWN', reason: 'timeout' } })
+  t.match(await stream.next('evicted'), { data: { instanceId: 'orders:h:1', instance: { status: 'DOWN' } } })
+})
+
+t.test('DOWN is announced within a second of the deadline, on the real clock', async (t) => {
+  const { base } = await listen(t, { heartbeatTimeout: '1s' })
+  const stream = await EventStream.open(`${base}/events`, AUTH)
+  t.teardown(() => stream.close())
+  await stream.next('snapshot')
+  await send(base, 'POST', 'orders:h:1', info())
+  const deadline = Date.now() + 1000
+  const down = await stream.next('status', 3000)
+  const late = Date.now() - deadline
+  t.match(down.data, { status: 'DOWN', reason: 'timeout' })
+  t.ok(late < 1000, `announced ${late} ms after the deadline`)
+  t.ok(late > -50, 'not before the deadline')
+})
+
+t.test('?service= narrows the snapshot and the events to one service', async (t) => {
+  const { base } = await listen(t)
+  await send(base, 'POST', 'orders:h:1', info('orders'))
+  await send(base, 'POST', 'billing:h:1', info('billing'))
+  const stream = await EventStream.open(`${base}/events?service=billing`, AUTH)
+  t.teardown(() => stream.close())
+  const snapshot = await stream.next('snapshot')
+  t.same((snapshot.data as Array<{ name: string }>).map((s) => s.name), ['billing'])
+  await send(base, 'POST', 'orders:h:2', info('orders'))
+  await send(base, 'POST', 'billing:h:2', info('billing'))
+  const next = await stream.next()
+  t.equal((next.data as { instanceId: string }).instanceId, 'billing:h:2', 'the other service is filtered out')
+  const unknown = await EventStream.open(`${base}/events?service=nobody`, AUTH)
+  t.teardown(() => unknown.close())
+  t.same((await unknown.next('snapshot')).data, [], 'a service with no instances yet has an empty snapshot')
+})
+
+t.test('the stream is behind the same auth, and its filter is validated', async (t) => {
+  const { base } = await listen(t)
+  const anonymous = await fetch(`${base}/events`)
+  t.equal(anonymous.status, 401)
+  t.equal(anonymous.headers.get('www-authenticate'), 'Basic realm="Luna"')
+  const bad = await fetch(`${base}/events?service=no%20spaces`, { headers: AUTH })
+  t.equal(bad.status, 400)
+  t.match(await bad.json(), { code: 'FST_ERR_VALIDATION', message: /querystring\/service must be a service name/ })
+})
+
+t.test('idle streams get keep-alive comments', async (t) => {
+  const { base } = await listen(t, { events: { keepAlive: 50 } })
+  const stream = await EventStream.open(`${base}/events`, AUTH)
+  t.teardown(() => stream.close())
+  await stream.next('snapshot')
+  const deadline = Date.now() + 2000
+  while (stream.comments.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.ok(stream.comments.filter((comment) => comment === 'keep-alive').length >= 2)
+})
+
+t.test('closing the app ends every stream cleanly and promptly', async (t) => {
+  const app = Fastify()
+  await app.register(lunaRegistry)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}${PREFIX}`
+  const streams = await Promise.all([1, 2, 3].map(async () => await EventStream.open(`${base}/events`, AUTH)))
+  for (const stream of streams) await stream.next('snapshot')
+  t.equal(app.lunaRegistry.listenerCount('event'), 3)
+  const started = Date.now()
+  await app.close()
+  t.ok(Date.now() - started < 1000, 'close does not wait for the streams')
+  for (const stream of streams) {
+    await new Promise((resolve) => { if (stream.ended) resolve(undefined); else stream.response.once('close', resolve) })
+    t.ok(stream.ended)
+    t.ok(stream.response.complete, 'ended by the server with a complete response, not cut off')
+  }
+  t.equal(app.lunaRegistry.listenerCount('event'), 0, 'no listener left behind')
+})
+
+t.test('a subscriber that goes away is forgotten', async (t) => {
+  const { app, base } = await listen(t)
+  const stream = await EventStream.open(`${base}/events`, AUTH)
+  await stream.next('snapshot')
+  t.equal(app.lunaRegistry.listenerCount('event'), 1)
+  stream.close()
+  const deadline = Date.now() + 2000
+  while (app.lunaRegistry.listenerCount('event') > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(app.lunaRegistry.listenerCount('event'), 0)
+})
+
+t.test('a subscriber that does not read is dropped, not buffered for without bound', async (t) => {
+  const { app, base } = await listen(t, { events: { maxBuffer: 64 * 1024 } })
+  const { port } = new URL(base)
+  const auth = AUTH.authorization
+  // A raw client that asks for the stream and then never reads a byte.
+  const socket = connect(Number(port), '127.0.0.1')
+  socket.write(`GET ${PREFIX}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth}\r\nAccept: text/event-stream\r\n\r\n`)
+  socket.pause()
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  t.teardown(() => socket.destroy())
+  const deadline = Date.now() + 3000
+  while (app.lunaRegistry.listenerCount('event') === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(app.lunaRegistry.listenerCount('event'), 1, 'subscribed')
+  const description = 'x'.repeat(1000)
+  let writes = 0
+  while (app.lunaRegistry.listenerCount('event') > 0 && writes < 20_000) {
+    await app.lunaRegistry.register(`orders:h${writes % 50}:1`, { ...info('orders', { description: `${writes}${description}` }) } as never)
+    writes++
+    if (writes % 100 === 0) await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.equal(app.lunaRegistry.listenerCount('event'), 0, `dropped after ${writes} events`)
+  socket.resume() // reading now drains what was sent before the server hung up
+  const ended = await Promise.race([closed.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 3000))])
+  t.equal(ended, true, 'its connection is closed')
+  const status = await fetch(`${base}/services`, { headers: AUTH })
+  t.equal(status.status, 200, 'the registry carries on')
+})
