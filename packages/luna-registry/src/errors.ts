@@ -40,6 +40,13 @@ export const NoInstanceAvailableError = createError<[string]>(
   503
 )
 
+/** The store cannot be reached; the request wrote nothing. Stores throw it; clients may retry. */
+export const StoreUnavailableError = createError<[string]>(
+  'FST_LUNA_STORE_UNAVAILABLE',
+  'The registry store is unavailable: %s',
+  503
+)
+
 export const RouteNotFoundError = createError<[string, string]>(
   'FST_LUNA_ROUTE_NOT_FOUND',
   'Route %s:%s not found',

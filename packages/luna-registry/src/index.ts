@@ -36,9 +36,11 @@ export type {
   ListFilter,
   RegisterResult,
   RegistryStore,
-  ReportedStatus
+  ReportedStatus,
+  SharedEvent,
+  SharedStore
 } from './store.js'
-export { STORE_METHODS } from './store.js'
+export { STORE_METHODS, isSharedStore } from './store.js'
 export * from './errors.js'
 export * from './schemas.js'
 export { parseInstanceId, isHostname, isServiceName, type InstanceIdParts } from './instance-id.js'

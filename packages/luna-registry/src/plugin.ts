@@ -19,7 +19,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
   const settings = normaliseOptions(options)
   const registry = new LunaRegistry({ ...settings, log: fastify.log })
   fastify.decorate('lunaRegistry', registry)
-  fastify.addHook('onReady', async () => { registry.start() })
+  fastify.addHook('onReady', async () => { await registry.start() })
   fastify.addHook('onClose', async () => {
     registry.stop()
     await settings.store.close()

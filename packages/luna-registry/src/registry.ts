@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { InstanceIdMismatchError, InvalidInstanceIdError, NoInstanceAvailableError, ServiceNotFoundError } from './errors.js'
 import type { InstanceStatus, RegistryEvent, RegistryEventMap, StatusReason } from './events.js'
 import { parseInstanceId } from './instance-id.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
-import type { InstanceRecord, InstanceUpdate, RegistryStore } from './store.js'
+import { isSharedStore, type InstanceRecord, type InstanceUpdate, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
 import { assertInstanceInfo } from './validation.js'
 
 export type { InstanceStatus } from './events.js'
@@ -54,6 +55,10 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   readonly sweepInterval: number
   readonly now: () => number
   readonly #log: FastifyBaseLogger | undefined
+  /** Set when processes share the store: events then travel through it. */
+  readonly #shared: SharedStore | undefined
+  /** Who this process is to the others sharing the store. */
+  readonly #origin = randomUUID()
   #sequence = 0
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> | undefined
@@ -69,6 +74,12 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     this.sweepInterval = config.sweepInterval
     this.now = config.now
     this.#log = config.log
+    this.#shared = isSharedStore(config.store) ? config.store : undefined
+  }
+
+  /** Whether anything here or elsewhere could want the events of a change. */
+  get #observed (): boolean {
+    return this.#shared !== undefined || this.listenerCount('event') > 0
   }
 
   /** The id of the last event emitted; `0` before the first. */
@@ -100,7 +111,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     const now = this.now()
     const { created, instance, previous, timedOut } = await this.store.register({ ...recordFrom(instanceId, info, now), registeredAt: now })
     const view = this.view(instance, now)
-    if (this.listenerCount('event') > 0) {
+    if (this.#observed) {
       this.#emit(instance, { type: 'registered', created, instance: view })
       if (previous !== undefined) this.#statusChange(previous, timedOut, instance, view)
     }
@@ -113,7 +124,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     if (result === undefined) return undefined
     const view = this.view(result.instance, now)
     // Most heartbeats change nothing: with no one listening, or nothing changed, nothing is built.
-    if (this.listenerCount('event') > 0) {
+    if (this.#observed) {
       if (!sameInfo(result.previous, result.instance)) this.#emit(result.instance, { type: 'updated', instance: view })
       this.#statusChange(result.previous, result.timedOut, result.instance, view)
     }
@@ -208,10 +219,14 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     await this.#sweeping
   }
 
-  /** Starts the sweeper; the timer never keeps the process alive. A sweep never rejects. */
-  start (): void {
+  /**
+   * Starts the sweeper (its timer never keeps the process alive; a sweep never rejects) and,
+   * with a shared store, takes in the events of the other processes.
+   */
+  async start (): Promise<void> {
     if (this.#timer !== undefined) return
     this.#timer = setInterval(this.sweep.bind(this), this.sweepInterval).unref()
+    await this.#shared?.subscribe((message) => this.#receive(message))
   }
 
   stop (): void {
@@ -295,12 +310,24 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   #emit (record: Pick<InstanceRecord, 'instanceId' | 'name'>, fields: EventFields): void {
     const event = {
-      id: ++this.#sequence,
       time: new Date(this.now()).toISOString(),
       service: record.name,
       instanceId: record.instanceId,
       ...fields
-    } as RegistryEvent
+    } as Omit<RegistryEvent, 'id'>
+    this.#deliver(event)
+    this.#shared?.publish({ origin: this.#origin, event }).catch((error: unknown) => {
+      this.#log?.warn({ err: error, event: event.type, instanceId: event.instanceId }, 'luna-registry: could not share an event with the other processes')
+    })
+  }
+
+  #receive (message: SharedEvent): void {
+    if (message.origin !== this.#origin) this.#deliver(message.event)
+  }
+
+  /** Hands an event to this process's listeners, numbered in the order they see them. */
+  #deliver (fields: Omit<RegistryEvent, 'id'>): void {
+    const event = { id: ++this.#sequence, ...fields } as RegistryEvent
     this.emit(event.type as 'event', event)
     this.emit('event', event)
   }

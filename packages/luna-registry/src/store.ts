@@ -1,3 +1,5 @@
+import type { RegistryEvent } from './events.js'
+
 /** What an instance says about itself. */
 export type ReportedStatus = 'OK' | 'DOWN'
 
@@ -88,6 +90,30 @@ export interface RegistryStore {
    */
   evictTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>>
   close (): Promise<void>
+}
+
+/** An event as it travels between processes sharing a store: without the receiver's own `id`. */
+export interface SharedEvent {
+  /** The process that emitted it; a process ignores its own. */
+  origin: string
+  event: Omit<RegistryEvent, 'id'>
+}
+
+/**
+ * What a store shared by several processes adds: the registry's change events travel between
+ * them, and the store says whether it can be reached. The memory store needs none of it.
+ */
+export interface SharedStore extends RegistryStore {
+  publish (message: SharedEvent): Promise<void>
+  /** Starts delivering every published message, this process's own included. */
+  subscribe (listener: (message: SharedEvent) => void): Promise<void>
+  /** Whether the store can be reached right now; cheap enough for every health probe. */
+  available (): boolean
+}
+
+export function isSharedStore (store: RegistryStore): store is SharedStore {
+  const shared = store as Partial<SharedStore>
+  return typeof shared.publish === 'function' && typeof shared.subscribe === 'function' && typeof shared.available === 'function'
 }
 
 export const STORE_METHODS = ['register', 'heartbeat', 'remove', 'get', 'list', 'claimTimedOut', 'evictTimedOut', 'close'] as const
