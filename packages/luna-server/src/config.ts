@@ -16,6 +16,10 @@ export interface ServerSettings {
   heartbeatTimeout: number
   /** Milliseconds an instance may stay DOWN for a missed heartbeat before it is removed; 0 never. */
   evictAfter: number
+  /** `memory`, or a `redis://` / `rediss://` URL. */
+  store: string
+  /** Prepended to every Redis key, so several registries can share one Redis. */
+  storePrefix: string
   logLevel: LogLevel
 }
 
@@ -82,6 +86,20 @@ const SOURCES: Record<keyof ServerSettings, Source> = {
     fallback: '24h',
     help: 'remove an instance DOWN this long for a missed heartbeat; 0 never'
   },
+  store: {
+    env: 'LUNA_STORE',
+    flag: 'store',
+    placeholder: '<store>',
+    fallback: 'memory',
+    help: 'memory, or redis://[:password@]host:port/db to share the registry'
+  },
+  storePrefix: {
+    env: 'LUNA_STORE_PREFIX',
+    flag: 'store-prefix',
+    placeholder: '<prefix>',
+    fallback: 'luna:',
+    help: 'prefix of every Redis key'
+  },
   logLevel: {
     env: 'LUNA_LOG_LEVEL',
     flag: 'log-level',
@@ -141,6 +159,13 @@ interface Rule<T> {
   rule: string
   /** The value, or `undefined` when `raw` breaks the rule. */
   parse: (raw: string) => T | undefined
+  /** How a bad value is shown in the error; by default, quoted whole. */
+  show?: (raw: string) => string
+}
+
+/** A store URL with its password, if any, masked: it goes into error messages. */
+function maskPassword (raw: string): string {
+  return raw.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
 }
 
 // The password has no rule, so no error message can ever carry it.
@@ -170,6 +195,23 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
     rule: 'must be 0 (never) or a number of milliseconds or a duration such as 30s, 2m, 1h, 1d',
     parse: (raw) => parseDuration(raw)
   },
+  store: {
+    rule: 'must be memory or a redis:// or rediss:// URL',
+    parse: (raw) => {
+      if (raw === 'memory') return raw
+      try {
+        const url = new URL(raw)
+        return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? raw : undefined
+      } catch {
+        return undefined
+      }
+    },
+    show: maskPassword
+  },
+  storePrefix: {
+    rule: 'must be 1-64 characters without spaces',
+    parse: (raw) => /^\S{1,64}$/.test(raw) ? raw : undefined
+  },
   logLevel: {
     rule: `must be one of ${LOG_LEVELS.join(', ')}`,
     parse: (raw) => LOG_LEVELS.find((level) => level === raw.toLowerCase())
@@ -192,13 +234,13 @@ export function parseConfig (argv: string[], env: Env): Config {
   }
 
   function read<K extends Checked> (key: K): ServerSettings[K] {
-    const { rule, parse } = RULES[key]
+    const { rule, parse, show = (value: string) => value } = RULES[key]
     const given = raw(key)
     const value = parse(given)
     if (value === undefined) {
       const source = SOURCES[key]
       // JSON quoting keeps the message on one line whatever the value holds.
-      throw new ConfigError(`${source.env} (--${source.flag}) ${rule}, got ${JSON.stringify(given)}`)
+      throw new ConfigError(`${source.env} (--${source.flag}) ${rule}, got ${JSON.stringify(show(given))}`)
     }
     return value
   }
@@ -212,6 +254,8 @@ export function parseConfig (argv: string[], env: Env): Config {
       password: raw('password'),
       heartbeatTimeout: read('heartbeatTimeout'),
       evictAfter: read('evictAfter'),
+      store: read('store'),
+      storePrefix: read('storePrefix'),
       logLevel: read('logLevel')
     }
   }

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
+import { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 
 export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host'>> {
@@ -14,7 +15,7 @@ const REDACT = ['req.headers.authorization', 'headers.authorization', '*.headers
 
 const HealthSchema = {
   type: 'object',
-  properties: { status: { type: 'string', const: 'ok' } },
+  properties: { status: { type: 'string', enum: ['ok', 'store unavailable'] } },
   required: ['status'],
   additionalProperties: false
 } as const
@@ -32,15 +33,28 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     }
   })
 
-  // For load balancers and orchestrators: no auth, and nothing about the registry's contents.
-  // Probed every few seconds: logged only when something goes wrong.
-  app.get('/healthz', { logLevel: 'warn', schema: { response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }))
+  const store = options.store === undefined || options.store === 'memory'
+    ? undefined
+    : new RedisStore({ url: options.store, keyPrefix: options.storePrefix ?? 'luna:', log: app.log })
+
+  // For load balancers and orchestrators: no auth, and nothing about the registry's contents but
+  // whether it can answer. Probed every few seconds: logged only when something goes wrong.
+  app.get('/healthz', {
+    logLevel: 'warn',
+    schema: { response: { 200: HealthSchema, 503: HealthSchema } }
+  }, async (_request, reply) => {
+    if (store !== undefined && !store.available()) {
+      return await reply.code(503).send({ status: 'store unavailable' })
+    }
+    return { status: 'ok' }
+  })
 
   app.register(lunaRegistry, {
     auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
     heartbeatTimeout: options.heartbeatTimeout,
     evictAfter: options.evictAfter,
-    now: options.now
+    now: options.now,
+    ...(store === undefined ? {} : { store })
   })
   return app
 }

@@ -1,1 +1,1 @@
-export {}
+export { RedisStore, type RedisStoreOptions, type StoreLogger } from './redis-store.js'

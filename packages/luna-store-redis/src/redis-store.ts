@@ -1,0 +1,237 @@
+import { Redis, ReplyError, type RedisOptions } from 'ioredis'
+import {
+  StoreUnavailableError,
+  type HeartbeatResult,
+  type InstanceRecord,
+  type InstanceUpdate,
+  type ListFilter,
+  type RegisterResult,
+  type SharedEvent,
+  type SharedStore
+} from 'luna-registry'
+import { CLAIM, EVICT, HEARTBEAT, LIST, REGISTER, REMOVE } from './scripts.js'
+
+/** The part of a pino (or Fastify) logger the store writes to. */
+export interface StoreLogger {
+  info: (object: object, message: string) => void
+  warn: (object: object, message: string) => void
+}
+
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host:port/db`; default `redis://127.0.0.1:6379`. */
+  url?: string
+  /** Prepended to every key and to the event channel, so several registries can share a Redis. Default `luna:`. */
+  keyPrefix?: string
+  /** Where outages and recoveries are reported, once each. */
+  log?: StoreLogger
+  /** Milliseconds a command may take before the request fails with a 503. Default 1000. */
+  commandTimeout?: number
+  /** More ioredis options; the ones above win. */
+  redis?: RedisOptions
+}
+
+/** How many instances one claim or eviction script handles before yielding to other clients. */
+const BATCH = 1000
+
+type Fields = [string, string, string, string | null]
+
+interface Scripts {
+  lunaRegister: (...args: Array<string | number>) => Promise<[Fields | null, number]>
+  lunaHeartbeat: (...args: Array<string | number>) => Promise<[Fields, number, string] | null>
+  lunaRemove: (...args: Array<string | number>) => Promise<number>
+  lunaList: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaClaim: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaEvict: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+}
+
+function toRecord ([json, registeredAt, lastHeartbeat, reportedDownSince]: Fields): InstanceRecord {
+  const record = JSON.parse(json) as InstanceRecord
+  record.registeredAt = Number(registeredAt)
+  record.lastHeartbeat = Number(lastHeartbeat)
+  if (reportedDownSince !== null && reportedDownSince !== '') record.reportedDownSince = Number(reportedDownSince)
+  return record
+}
+
+/** `[id, fields, id, fields, …]` as records, skipping ids whose instance vanished meanwhile. */
+function toRecords (flat: Array<string | Fields>): InstanceRecord[] {
+  const records: InstanceRecord[] = []
+  for (let i = 1; i < flat.length; i += 2) {
+    const fields = flat[i] as Fields
+    if (fields[0] !== null) records.push(toRecord(fields))
+  }
+  return records
+}
+
+/** The info as stored in JSON: everything the scripts do not keep in fields of their own. */
+function infoJson ({ registeredAt: _r, lastHeartbeat: _l, reportedDownSince: _d, ...info }: InstanceUpdate & { registeredAt?: number }): string {
+  return JSON.stringify(info)
+}
+
+/**
+ * A Luna store in Redis, for registries that must survive a restart or run as several replicas.
+ * Every write is one Lua script (atomic, one round trip); heartbeat deadlines live in sorted
+ * sets, so finding missed ones costs what is found; change events travel over pub/sub. While
+ * Redis cannot be reached, every call fails within `commandTimeout` with a 503
+ * (`FST_LUNA_STORE_UNAVAILABLE`), and the connection is retried until Redis is back.
+ */
+export class RedisStore implements SharedStore {
+  readonly keyPrefix: string
+  readonly #redis: Redis & Scripts
+  #subscriber: Redis | undefined
+  readonly #log: StoreLogger | undefined
+  #down = false
+
+  constructor (options: RedisStoreOptions = {}) {
+    this.keyPrefix = options.keyPrefix ?? 'luna:'
+    this.#log = options.log
+    const settings: RedisOptions = {
+      ...options.redis,
+      // Fail at once rather than queue while Redis is away: callers get a 503, not a hang.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: options.commandTimeout ?? 1000,
+      commandTimeout: options.commandTimeout ?? 1000,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000)
+    }
+    this.#redis = new Redis(options.url ?? 'redis://127.0.0.1:6379', settings) as Redis & Scripts
+    this.#watch(this.#redis)
+    this.#redis.defineCommand('lunaRegister', { numberOfKeys: 5, lua: REGISTER })
+    this.#redis.defineCommand('lunaHeartbeat', { numberOfKeys: 3, lua: HEARTBEAT })
+    this.#redis.defineCommand('lunaRemove', { numberOfKeys: 4, lua: REMOVE })
+    this.#redis.defineCommand('lunaList', { numberOfKeys: 1, lua: LIST })
+    this.#redis.defineCommand('lunaClaim', { numberOfKeys: 2, lua: CLAIM })
+    this.#redis.defineCommand('lunaEvict', { numberOfKeys: 3, lua: EVICT })
+  }
+
+  /** Resolves once the first connection is ready, or rejects after `timeout` ms. */
+  async ready (timeout = 5000): Promise<void> {
+    if (this.#redis.status === 'ready') return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#redis.off('ready', onReady)
+        reject(new StoreUnavailableError(`no connection to Redis within ${timeout} ms`))
+      }, timeout)
+      const onReady = (): void => { clearTimeout(timer); resolve() }
+      this.#redis.once('ready', onReady)
+    })
+  }
+
+  available (): boolean {
+    return this.#redis.status === 'ready'
+  }
+
+  async register (record: InstanceRecord): Promise<RegisterResult> {
+    const [previous, timedOut] = await this.#call(() => this.#redis.lunaRegister(
+      this.#instance(record.instanceId), this.#ids, this.#service(record.name), this.#live, this.#timedOut,
+      record.instanceId, infoJson(record), record.name, record.status, record.registeredAt, record.lastHeartbeat,
+      record.reportedDownSince ?? ''))
+    const instance = { ...record }
+    return previous === null
+      ? { created: true, instance, timedOut: timedOut === 1 }
+      : { created: false, instance, previous: toRecord(previous), timedOut: timedOut === 1 }
+  }
+
+  async heartbeat (update: InstanceUpdate): Promise<HeartbeatResult | undefined> {
+    const result = await this.#call(() => this.#redis.lunaHeartbeat(
+      this.#instance(update.instanceId), this.#live, this.#timedOut,
+      update.instanceId, infoJson(update), update.status, update.lastHeartbeat, update.reportedDownSince ?? ''))
+    if (result === null) return undefined
+    const [fields, timedOut, reportedDownSince] = result
+    const previous = toRecord(fields)
+    const instance: InstanceRecord = { ...update, registeredAt: previous.registeredAt }
+    delete instance.reportedDownSince
+    if (reportedDownSince !== '') instance.reportedDownSince = Number(reportedDownSince)
+    return { instance, previous, timedOut: timedOut === 1 }
+  }
+
+  async remove (instanceId: string): Promise<boolean> {
+    const removed = await this.#call(() => this.#redis.lunaRemove(
+      this.#instance(instanceId), this.#ids, this.#live, this.#timedOut, instanceId, `${this.keyPrefix}s:`))
+    return removed === 1
+  }
+
+  async get (instanceId: string): Promise<InstanceRecord | undefined> {
+    const fields = await this.#call(() => this.#redis.hmget(this.#instance(instanceId), 'json', 'registeredAt', 'lastHeartbeat', 'rds'))
+    return fields[0] === null ? undefined : toRecord(fields as Fields)
+  }
+
+  async list (filter: ListFilter = {}): Promise<InstanceRecord[]> {
+    const set = filter.service === undefined ? this.#ids : this.#service(filter.service)
+    return toRecords(await this.#call(() => this.#redis.lunaList(set, `${this.keyPrefix}i:`)))
+  }
+
+  async claimTimedOut (before: number): Promise<InstanceRecord[]> {
+    return await this.#batches(() => this.#redis.lunaClaim(this.#live, this.#timedOut, before, BATCH, `${this.keyPrefix}i:`))
+  }
+
+  async evictTimedOut (before: number): Promise<InstanceRecord[]> {
+    return await this.#batches(() => this.#redis.lunaEvict(
+      this.#timedOut, this.#live, this.#ids, before, BATCH, `${this.keyPrefix}i:`, `${this.keyPrefix}s:`))
+  }
+
+  async publish (message: SharedEvent): Promise<void> {
+    await this.#call(() => this.#redis.publish(this.#channel, JSON.stringify(message)))
+  }
+
+  async subscribe (listener: (message: SharedEvent) => void): Promise<void> {
+    // A connection in subscriber mode can do nothing else: it gets one of its own.
+    const subscriber = this.#subscriber ??= this.#redis.duplicate()
+    this.#watch(subscriber)
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.#channel) listener(JSON.parse(text) as SharedEvent)
+    })
+    // Joined again on every connection: a subscription that failed while Redis was away is
+    // not one ioredis would restore by itself.
+    const join = async (): Promise<unknown> => await subscriber.subscribe(this.#channel).catch(() => {})
+    subscriber.on('ready', join)
+    if (subscriber.status === 'ready') await join()
+  }
+
+  async close (): Promise<void> {
+    for (const connection of [this.#subscriber, this.#redis]) {
+      if (connection === undefined) continue
+      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect())
+      else connection.disconnect()
+    }
+  }
+
+  get #ids (): string { return `${this.keyPrefix}ids` }
+  get #live (): string { return `${this.keyPrefix}live` }
+  get #timedOut (): string { return `${this.keyPrefix}timedout` }
+  get #channel (): string { return `${this.keyPrefix}events` }
+  #instance (id: string): string { return `${this.keyPrefix}i:${id}` }
+  #service (name: string): string { return `${this.keyPrefix}s:${name}` }
+
+  async #batches (run: () => Promise<Array<string | Fields>>): Promise<InstanceRecord[]> {
+    const records: InstanceRecord[] = []
+    for (;;) {
+      const flat = await this.#call(run)
+      records.push(...toRecords(flat))
+      if (flat.length < BATCH * 2) return records
+    }
+  }
+
+  /** Runs a command; a lost or slow connection becomes a 503, a script error stays a fault. */
+  async #call<T> (run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      if (error instanceof ReplyError) throw error
+      throw new StoreUnavailableError(error instanceof Error ? error.message : String(error))
+    }
+  }
+
+  #watch (connection: Redis): void {
+    connection.on('error', (error: Error) => {
+      // ioredis repeats this on every reconnection attempt: one line per outage is enough.
+      if (this.#down) return
+      this.#down = true
+      this.#log?.warn({ err: error }, 'luna-store-redis: Redis is unreachable; requests get 503 until it is back')
+    })
+    connection.on('ready', () => {
+      if (!this.#down) return
+      this.#down = false
+      this.#log?.info({}, 'luna-store-redis: Redis is reachable again')
+    })
+  }
+}

@@ -1,0 +1,109 @@
+// Lua, so that every write is one atomic round trip. An instance is a hash at `{prefix}i:{id}`
+// with its info as JSON beside the fields the scripts need (status, times, name). Indexes: the
+// set of all ids, a set per service, and two sorted sets scored by last heartbeat: `live` (not
+// yet announced as timed out) and `timedout` (announced, waiting for a heartbeat or eviction).
+// Service sets are named from the stored name, so they are built from a prefix in ARGV: this
+// store targets a single Redis, not a cluster.
+
+/** The fields read back to rebuild a record, in this order. */
+export const RECORD_FIELDS = ['json', 'registeredAt', 'lastHeartbeat', 'rds']
+
+/**
+ * KEYS: instance, ids, service set, live, timedout.
+ * ARGV: id, json, name, status, registeredAt, lastHeartbeat, reportedDownSince or ''.
+ * Returns the previous record's fields (or nil) and whether it had timed out.
+ */
+export const REGISTER = `
+local previous = redis.call('HMGET', KEYS[1], 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+local timedOut = redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'name', ARGV[3], 'status', ARGV[4], 'registeredAt', ARGV[5], 'lastHeartbeat', ARGV[6])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'rds', ARGV[7]) end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
+if previous[1] then return { previous, timedOut } end
+return { false, timedOut }
+`
+
+/**
+ * KEYS: instance, live, timedout.
+ * ARGV: id, json, status, lastHeartbeat, reportedDownSince or ''.
+ * Nothing happens unless the instance exists. Returns the previous fields, whether it had timed
+ * out, and the registration time and reportedDownSince it now has.
+ */
+export const HEARTBEAT = `
+local previous = redis.call('HMGET', KEYS[1], 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
+if not previous[1] then return false end
+local rds = ARGV[5]
+if ARGV[3] == 'DOWN' and previous[5] == 'DOWN' and previous[4] then rds = previous[4] end
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'status', ARGV[3], 'lastHeartbeat', ARGV[4])
+if rds ~= '' then redis.call('HSET', KEYS[1], 'rds', rds) else redis.call('HDEL', KEYS[1], 'rds') end
+local timedOut = redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return { { previous[1], previous[2], previous[3], previous[4] }, timedOut, rds }
+`
+
+/** KEYS: instance, ids, live, timedout. ARGV: id, service set prefix. Returns 1 if removed. */
+export const REMOVE = `
+local name = redis.call('HGET', KEYS[1], 'name')
+if not name then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', ARGV[2] .. name, ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+`
+
+/** KEYS: an id set. ARGV: instance key prefix. Returns id, fields… for every member. */
+export const LIST = `
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HMGET', ARGV[1] .. id, 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+end
+return out
+`
+
+/**
+ * KEYS: live, timedout. ARGV: before, limit, instance key prefix.
+ * Moves up to `limit` ids scored at or before `before` from live to timedout; returns them with
+ * their fields. Atomic, so each is handed to exactly one caller.
+ */
+export const CLAIM = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i = 1, #ids, 2 do
+  local id = ids[i]
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], ids[i + 1], id)
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HMGET', ARGV[3] .. id, 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+end
+return out
+`
+
+/**
+ * KEYS: timedout, live, ids. ARGV: before, limit, instance key prefix, service set prefix.
+ * Removes up to `limit` instances announced as timed out and scored at or before `before`;
+ * returns them with their fields.
+ */
+export const EVICT = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[3] .. id
+  local fields = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'name')
+  redis.call('ZREM', KEYS[1], id)
+  if fields[1] then
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('SREM', KEYS[3], id)
+    redis.call('SREM', ARGV[4] .. fields[5], id)
+    out[#out + 1] = id
+    out[#out + 1] = { fields[1], fields[2], fields[3], fields[4] }
+  end
+end
+return out
+`

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
+import { until } from './until.js'
+
+/** A free TCP port on 127.0.0.1, for a server the test starts itself. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/**
+ * A redis-server of the test's own, on its own port, that the test may stop and start again:
+ * the machine's shared Redis is never stopped. No persistence, as in production caches here.
+ */
+export class PrivateRedis {
+  readonly port: number
+  #process: ChildProcess | undefined
+
+  constructor (port: number) {
+    this.port = port
+  }
+
+  get url (): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  async start (): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    this.#process = child
+    let output = ''
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+    const failed = once(child, 'error').then(([error]: unknown[]) => { throw error instanceof Error ? error : new Error(String(error)) })
+    await Promise.race([failed, until('redis-server accepts connections', () => /Ready to accept connections/.test(output) || undefined, 10_000)])
+  }
+
+  async stop (): Promise<void> {
+    const child = this.#process
+    if (child === undefined || child.exitCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
+    await exited
+    this.#process = undefined
+  }
+}
+
+/** Whether `redis-server` can be started here. */
+export async function haveRedisServer (): Promise<boolean> {
+  const child = spawn('redis-server', ['--version'], { stdio: 'ignore' })
+  try {
+    const [code] = await once(child, 'exit') as [number | null]
+    return code === 0
+  } catch {
+    return false
+  }
+}
