@@ -1,0 +1,298 @@
+import { EventEmitter } from 'node:events'
+import { backoff, checkDelay, checkJitter, jittered } from './backoff.js'
+import { isTransient, LunaError, type LunaClientError } from './errors.js'
+import { notify } from './notify.js'
+import type { Transport } from './transport.js'
+import type { InstanceInfo, InstanceView, ReportedStatus } from './types.js'
+
+export const DEFAULT_HEARTBEAT_INTERVAL = 10_000
+export const DEFAULT_JITTER = 0.1
+
+export interface RegisterOptions {
+  /** Default: `name:host:port` from `info.name` and `info.url` (port 80 or 443 when the URL has none). */
+  instanceId?: string
+  /** Milliseconds between heartbeats. Default `10000`; keep it well under the registry's heartbeat timeout (30 s). */
+  heartbeatInterval?: number
+  /** Each wait is shortened by a random fraction of up to `jitter` (0 ≤ jitter < 1). Default `0.1`. */
+  jitter?: number
+  /** Retries after a network error or a 5xx: doubling from `initialDelay` to `maxDelay`. */
+  backoff?: {
+    /** Default: a tenth of `heartbeatInterval` (1 s). */
+    initialDelay?: number
+    /** Default: `heartbeatInterval`, so that the instance is back within one interval of the registry. */
+    maxDelay?: number
+  }
+  /** `true` calls `stopOnSignals()` (SIGTERM and SIGINT); or the signals to stop on. Default `false`. */
+  stopOnSignals?: boolean | NodeJS.Signals[]
+}
+
+/** What a failure was doing, and when the handle tries again (`undefined`: it will not). */
+export interface FailureDetails {
+  operation: 'register' | 'heartbeat' | 'deregister'
+  retryIn: number | undefined
+}
+
+export interface RegistrationEvents {
+  /** Registered (`created`: it was new to the registry) — at first, and after the registry lost it. */
+  registered: [instance: InstanceView, details: { created: boolean }]
+  /** A heartbeat was accepted. */
+  heartbeat: [instance: InstanceView]
+  /** A request failed. Never thrown when nobody listens: the handle retries on its own. */
+  error: [error: LunaClientError, details: FailureDetails]
+  /** Deregistered: `removed` is false when the registry could not be told. */
+  deregistered: [details: { removed: boolean }]
+}
+
+type Settled = { ok: true, instance: InstanceView } | { ok: false, error: Error }
+
+const DEFAULT_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']
+
+/** `name:host:port` from the info's URL; the URL keeps IPv6 hosts in brackets, as ids want them. */
+export function instanceIdFor (info: InstanceInfo): string {
+  if (typeof info.url !== 'string' || !URL.canParse(info.url)) {
+    throw new TypeError('luna-client: info.url must be an absolute URL, or pass options.instanceId')
+  }
+  const url = new URL(info.url)
+  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80'
+  return `${info.name}:${url.hostname}:${port}`
+}
+
+/**
+ * A registered instance: registers, heartbeats on a timer, registers again when the registry has
+ * forgotten it, backs off while the registry is away, and deregisters when told to. Its promises
+ * never reject and its timers never keep the process alive.
+ */
+export class Registration extends EventEmitter<RegistrationEvents> {
+  readonly instanceId: string
+  readonly heartbeatInterval: number
+  readonly #transport: Transport
+  readonly #path: string
+  readonly #jitter: number
+  readonly #initialDelay: number
+  readonly #maxDelay: number
+  #info: InstanceInfo
+  #instance: InstanceView | undefined
+  #registered = false
+  #failures = 0
+  #stopped = false
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<InstanceView | undefined> | undefined
+  #queued: Promise<InstanceView | undefined> | undefined
+  #deregistering: Promise<boolean> | undefined
+  #settled: Settled | undefined
+  #waiters: Array<(settled: Settled) => void> = []
+  #signals: Array<[NodeJS.Signals, () => void]> = []
+
+  constructor (transport: Transport, info: InstanceInfo, options: RegisterOptions = {}) {
+    super()
+    this.#transport = transport
+    this.#info = { ...info }
+    this.instanceId = options.instanceId ?? info.instanceId ?? instanceIdFor(info)
+    this.#path = `/instances/${encodeURIComponent(this.instanceId)}`
+    this.heartbeatInterval = checkDelay('heartbeatInterval', options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL)
+    this.#jitter = checkJitter(options.jitter ?? DEFAULT_JITTER)
+    this.#maxDelay = checkDelay('backoff.maxDelay', options.backoff?.maxDelay ?? this.heartbeatInterval)
+    this.#initialDelay = checkDelay('backoff.initialDelay', options.backoff?.initialDelay ?? Math.min(this.#maxDelay, this.heartbeatInterval / 10))
+    if (options.stopOnSignals !== undefined && options.stopOnSignals !== false) {
+      this.stopOnSignals(options.stopOnSignals === true ? undefined : options.stopOnSignals)
+    }
+    this.#now()
+  }
+
+  /** The info the handle sends with its next heartbeat. */
+  get info (): InstanceInfo {
+    return { ...this.#info }
+  }
+
+  /** The registry's last answer about this instance, if any. */
+  get instance (): InstanceView | undefined {
+    return this.#instance
+  }
+
+  /** Whether the last exchange with the registry left the instance registered. */
+  get registered (): boolean {
+    return this.#registered && this.#failures === 0 && !this.#stopped
+  }
+
+  get stopped (): boolean {
+    return this.#stopped
+  }
+
+  /**
+   * Resolves with the instance once it is registered (at once if it already was). Rejects if the
+   * registry refuses it for good (a 4xx other than 404, 408 and 429 — the handle still retries
+   * every heartbeat interval) or if it is deregistered first.
+   */
+  async ready (): Promise<InstanceView> {
+    const settled = this.#settled ?? await new Promise<Settled>((resolve) => { this.#waiters.push(resolve) })
+    if (!settled.ok) throw settled.error
+    return settled.instance
+  }
+
+  /**
+   * Reports `DOWN` (taking the instance out of rotation while it stays registered) or `OK` with a
+   * heartbeat sent at once. Resolves with the registry's view, or `undefined` if the registry could
+   * not be told now — the status then goes with the next successful heartbeat.
+   */
+  async setStatus (status: ReportedStatus): Promise<InstanceView | undefined> {
+    if (status !== 'OK' && status !== 'DOWN') throw new TypeError(`luna-client: status must be 'OK' or 'DOWN', got ${String(status)}`)
+    return await this.update({ status })
+  }
+
+  /** Changes the info (metadata, version, …; not the name) and sends it at once, as `setStatus` does. */
+  async update (changes: Partial<Omit<InstanceInfo, 'name' | 'instanceId'>>): Promise<InstanceView | undefined> {
+    this.#info = { ...this.#info, ...changes }
+    return await this.#now()
+  }
+
+  /**
+   * Stops heartbeating and removes the instance from the registry. Resolves `true` once the
+   * registry no longer has it, `false` if it could not be reached (it will then turn `DOWN` at its
+   * heartbeat timeout). Calling it again returns the same promise.
+   */
+  async deregister (): Promise<boolean> {
+    this.#deregistering ??= this.#deregister()
+    return await this.#deregistering
+  }
+
+  /**
+   * On the first of `signals` (default SIGTERM and SIGINT): deregisters, then lets the signal do
+   * what it would have done without this handler. With no other listener for it, the signal is
+   * raised again, so the process ends as the signal ends it (exit status 143 for SIGTERM); when
+   * the application listens too, it decides when to exit (after `await handle.deregister()`).
+   */
+  stopOnSignals (signals: NodeJS.Signals[] = DEFAULT_SIGNALS): this {
+    if (this.#stopped) return this
+    for (const signal of signals) {
+      if (this.#signals.some(([known]) => known === signal)) continue
+      const listener = (): void => { this.#onSignal(signal) }
+      this.#signals.push([signal, listener])
+      process.on(signal, listener)
+    }
+    return this
+  }
+
+  #onSignal (signal: NodeJS.Signals): void {
+    this.#removeSignalListeners()
+    this.deregister().then(() => {
+      // Nobody else handles it: do what the signal would have done.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+    })
+  }
+
+  #removeSignalListeners (): void {
+    for (const [signal, listener] of this.#signals.splice(0)) process.off(signal, listener)
+  }
+
+  /** Sends the current info now, after the request in flight if there is one; never overlapping. */
+  async #now (): Promise<InstanceView | undefined> {
+    if (this.#running === undefined) return await this.#start()
+    this.#queued ??= this.#running.then(async () => {
+      this.#queued = undefined
+      return await this.#start()
+    })
+    return await this.#queued
+  }
+
+  async #start (): Promise<InstanceView | undefined> {
+    clearTimeout(this.#timer)
+    const running = this.#step().finally(() => {
+      if (this.#running === running) this.#running = undefined
+    })
+    this.#running = running
+    return await running
+  }
+
+  async #step (): Promise<InstanceView | undefined> {
+    if (this.#stopped) return undefined
+    const info = this.#info
+    let operation: FailureDetails['operation'] = this.#registered ? 'heartbeat' : 'register'
+    try {
+      if (this.#registered) {
+        const heartbeat = await this.#send('PUT', info)
+        if (heartbeat !== undefined) {
+          this.#succeeded(heartbeat)
+          notify(this, 'heartbeat', heartbeat)
+          return heartbeat
+        }
+        // The registry forgot the instance (restarted, evicted it, or someone removed it).
+        this.#registered = false
+        operation = 'register'
+      }
+      const { status, body } = await this.#transport.request<InstanceView>('POST', this.#path, info)
+      this.#registered = true
+      this.#succeeded(body)
+      notify(this, 'registered', body, { created: status === 201 })
+      return body
+    } catch (error) {
+      this.#failed(error as LunaClientError, operation)
+      return undefined
+    }
+  }
+
+  /** A heartbeat: the view, or `undefined` when the registry answers 404. */
+  async #send (method: 'PUT', info: InstanceInfo): Promise<InstanceView | undefined> {
+    try {
+      return (await this.#transport.request<InstanceView>(method, this.#path, info)).body
+    } catch (error) {
+      if (error instanceof LunaError && error.statusCode === 404) return undefined
+      throw error
+    }
+  }
+
+  #succeeded (instance: InstanceView): void {
+    this.#instance = instance
+    this.#failures = 0
+    this.#settle({ ok: true, instance })
+    this.#schedule(jittered(this.heartbeatInterval, this.#jitter))
+  }
+
+  #failed (error: LunaClientError, operation: FailureDetails['operation']): void {
+    this.#failures++
+    // A refusal needs a person, not a faster retry: try again at the heartbeat's pace.
+    const transient = isTransient(error)
+    const retryIn = transient
+      ? backoff(this.#failures, this.#initialDelay, this.#maxDelay, this.#jitter)
+      : jittered(this.heartbeatInterval, this.#jitter)
+    if (!transient) this.#settle({ ok: false, error })
+    this.#schedule(retryIn)
+    notify(this, 'error', error, { operation, retryIn: this.#stopped ? undefined : retryIn })
+  }
+
+  #schedule (delay: number): void {
+    if (this.#stopped) return
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => { this.#now() }, delay).unref()
+  }
+
+  #settle (settled: Settled): void {
+    // The first outcome is what `ready()` reports; a later success still wins over a refusal.
+    if (this.#settled?.ok === true) return
+    if (this.#settled !== undefined && !settled.ok) return
+    this.#settled = settled
+    for (const waiter of this.#waiters.splice(0)) waiter(settled)
+  }
+
+  async #deregister (): Promise<boolean> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    this.#removeSignalListeners()
+    this.#settle({ ok: false, error: new Error('luna-client: deregistered before the registry accepted the instance') })
+    // A registration still in flight could land after the DELETE: let it finish first.
+    await this.#queued
+    await this.#running
+    let removed = true
+    try {
+      await this.#transport.request('DELETE', this.#path)
+    } catch (error) {
+      const gone = error instanceof LunaError && error.statusCode === 404
+      if (!gone) {
+        removed = false
+        notify(this, 'error', error as LunaClientError, { operation: 'deregister', retryIn: undefined })
+      }
+    }
+    this.#registered = false
+    notify(this, 'deregistered', { removed })
+    return removed
+  }
+}

@@ -1,0 +1,161 @@
+import { isErrorBody, LunaError, LunaNetworkError } from './errors.js'
+
+export const DEFAULT_PREFIX = '/registry/v1'
+export const DEFAULT_TIMEOUT = 5000
+
+export interface TransportOptions {
+  url: string | URL
+  prefix?: string | undefined
+  auth?: { username: string, password?: string | undefined } | undefined
+  fetch?: typeof globalThis.fetch | undefined
+  timeout?: number | undefined
+}
+
+export interface Answer<T> {
+  status: number
+  body: T
+}
+
+/**
+ * The registry's base URL without credentials, and the `Authorization` header they become:
+ * fetch refuses URLs that carry credentials.
+ */
+export function parseRegistryUrl (url: string | URL, prefix: string = DEFAULT_PREFIX): { base: string, authorization: string | undefined } {
+  // The URL may hold a password: messages never repeat it.
+  if (!URL.canParse(String(url))) throw new TypeError('luna-client: url must be an absolute http: or https: URL')
+  const parsed = new URL(url)
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TypeError(`luna-client: url must use http: or https:, got "${parsed.protocol}"`)
+  }
+  if (prefix !== '' && !prefix.startsWith('/')) throw new TypeError(`luna-client: prefix must be '' or start with '/', got "${prefix}"`)
+  const authorization = parsed.username === '' && parsed.password === ''
+    ? undefined
+    : basic(decode(parsed.username), decode(parsed.password))
+  const path = parsed.pathname.replace(/\/+$/, '')
+  const tail = prefix.replace(/\/+$/, '')
+  // `http://host/registry/v1` and `http://host` both mean the registry at /registry/v1.
+  const base = `${parsed.origin}${tail !== '' && path.endsWith(tail) ? path : path + tail}`
+  return { base, authorization }
+}
+
+export function basic (username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+}
+
+function decode (part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return part
+  }
+}
+
+/** The useful part of a fetch failure: `connect ECONNREFUSED …` rather than `fetch failed`. */
+function reason (error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  if (!(cause instanceof Error)) return String(cause)
+  if (cause.message !== '') return cause.message
+  return String((cause as NodeJS.ErrnoException).code ?? cause.name)
+}
+
+/** An empty body is `undefined`; anything else must be JSON. */
+function parseJson (text: string): { ok: boolean, value: unknown } {
+  if (text === '') return { ok: true, value: undefined }
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch {
+    return { ok: false, value: undefined }
+  }
+}
+
+function isTimeout (error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError'
+}
+
+/** HTTP to one registry: JSON in and out, errors turned into `LunaError` and `LunaNetworkError`. */
+export class Transport {
+  /** The registry's base URL, prefix included, credentials removed. */
+  readonly base: string
+  readonly timeout: number
+  readonly #authorization: string | undefined
+  readonly #fetch: typeof globalThis.fetch
+
+  constructor (options: TransportOptions) {
+    const { base, authorization } = parseRegistryUrl(options.url, options.prefix ?? DEFAULT_PREFIX)
+    this.base = base
+    this.#authorization = options.auth === undefined ? authorization : basic(options.auth.username, options.auth.password ?? '')
+    this.timeout = options.timeout ?? DEFAULT_TIMEOUT
+    if (!(this.timeout > 0)) throw new TypeError(`luna-client: timeout must be a positive number of milliseconds, got ${this.timeout}`)
+    this.#fetch = options.fetch ?? globalThis.fetch
+  }
+
+  headers (extra: Record<string, string> = {}): Record<string, string> {
+    return this.#authorization === undefined ? extra : { ...extra, authorization: this.#authorization }
+  }
+
+  /** One request; resolves for 2xx (`body` is `undefined` when empty), throws otherwise. */
+  async request<T> (method: string, path: string, body?: unknown): Promise<Answer<T>> {
+    const url = this.base + path
+    const payload = body === undefined ? null : JSON.stringify(body)
+    let response: Response
+    let text: string
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers: this.headers(payload === null ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' }),
+        body: payload,
+        signal: AbortSignal.timeout(this.timeout)
+      })
+      text = await response.text()
+    } catch (error) {
+      throw this.networkError(method, url, error)
+    }
+    const parsed = parseJson(text)
+    if (response.ok && parsed.ok) return { status: response.status, body: parsed.value as T }
+    throw this.#answerError(method, url, response, text)
+  }
+
+  /**
+   * Opens `path` as a stream of Server-Sent Events; the caller reads the body and ends it with
+   * `controller`. Only the wait for the response headers is bounded by `timeout`.
+   */
+  async stream (path: string, controller: AbortController): Promise<Response> {
+    const url = this.base + path
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort(new DOMException(`no answer within ${this.timeout} ms`, 'TimeoutError'))
+    }, this.timeout)
+    try {
+      const response = await this.#fetch(url, {
+        headers: this.headers({ accept: 'text/event-stream' }),
+        signal: controller.signal
+      })
+      if (response.ok) return response
+      throw this.#answerError('GET', url, response, await response.text())
+    } catch (error) {
+      if (error instanceof LunaError || (controller.signal.aborted && !timedOut)) throw error
+      throw this.networkError('GET', url, error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #answerError (method: string, url: string, response: Response, text: string): LunaError {
+    const parsed = parseJson(text)
+    if (isErrorBody(parsed.value)) return new LunaError({ error: response.statusText, ...parsed.value })
+    return new LunaError({
+      statusCode: response.status,
+      code: 'LUNA_CLIENT_UNEXPECTED_RESPONSE',
+      error: response.statusText,
+      message: `${method} ${url} answered ${response.status} ${response.statusText}: ${text.slice(0, 200)}`
+    })
+  }
+
+  networkError (method: string, url: string, error: unknown): LunaNetworkError {
+    if (isTimeout(error)) {
+      return new LunaNetworkError(`${method} ${url}: no answer within ${this.timeout} ms`, 'LUNA_CLIENT_TIMEOUT', error)
+    }
+    return new LunaNetworkError(`${method} ${url}: registry unreachable: ${reason(error)}`, 'LUNA_CLIENT_NETWORK_ERROR', error)
+  }
+}
