@@ -1,0 +1,94 @@
+// Run with fork() and node --expose-gc: registers many instances in a luna-server built in this
+// process and reports the memory they take and what a sweeper tick costs, over IPC.
+//   node --expose-gc scale-probe.js <instances> <services>
+// The registry's clock is driven by hand, so a tick finds exactly the instances meant to expire.
+import { performance } from 'node:perf_hooks'
+import type { LunaRegistry } from 'luna-registry'
+import { buildServer } from 'luna-server'
+import { instance } from './payload.js'
+import { distribution, type Distribution } from './stats.js'
+
+export interface ScaleProbeReport {
+  instances: number
+  services: number
+  /** Bytes after a full collection, before and after registering. */
+  rssBefore: number
+  rssAfter: number
+  heapBefore: number
+  heapAfter: number
+  registerMs: number
+  /** Milliseconds per `sweep()` while no deadline passes. */
+  idleTick: Distribution
+  /** Milliseconds per `sweep()` when 1% of the instances pass their deadline since the last tick. */
+  expiringTick: Distribution
+  /** `status` events seen while the 1% ticks ran; each instance times out exactly once. */
+  timeouts: number
+}
+
+const [countText = '100000', servicesText = '1000'] = process.argv.slice(2)
+const count = Number(countText)
+const services = Number(servicesText)
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc === undefined) throw new Error('scale-probe needs node --expose-gc')
+
+function settle (): NodeJS.MemoryUsage {
+  for (let i = 0; i < 3; i++) gc!()
+  return process.memoryUsage()
+}
+
+const T0 = Date.UTC(2030, 0, 1)
+let clock = T0
+const app = buildServer({ logLevel: 'silent', now: () => clock })
+await app.ready()
+const registry: LunaRegistry = app.lunaRegistry
+// The ticks below are called by hand; the timer would run them on its own schedule.
+registry.stop()
+
+const before = settle()
+// 1% of the instances share each millisecond of registration time, so each later tick can be
+// made to find exactly 1% of them past their deadline.
+const batch = Math.max(1, Math.round(count / 100))
+const registerStarted = performance.now()
+for (let index = 0; index < count; index++) {
+  clock = T0 + Math.floor(index / batch)
+  const { id, body } = instance(index, services)
+  // Parsed from JSON text like an HTTP body, so no string is shared between instances.
+  await registry.register(id, JSON.parse(body))
+}
+const registerMs = performance.now() - registerStarted
+const after = settle()
+
+async function timeTick (): Promise<number> {
+  const started = performance.now()
+  await registry.sweep()
+  return performance.now() - started
+}
+
+const batches = Math.ceil(count / batch)
+clock = T0 + batches + 10
+const idle: number[] = []
+for (let tick = 0; tick < 200; tick++) idle.push(await timeTick())
+
+let timeouts = 0
+registry.on('status', () => { timeouts++ })
+const expiring: number[] = []
+for (let tick = 0; tick < batches; tick++) {
+  clock = T0 + registry.heartbeatTimeout + tick
+  expiring.push(await timeTick())
+}
+
+const report: ScaleProbeReport = {
+  instances: count,
+  services,
+  rssBefore: before.rss,
+  rssAfter: after.rss,
+  heapBefore: before.heapUsed,
+  heapAfter: after.heapUsed,
+  registerMs,
+  idleTick: distribution(idle),
+  expiringTick: distribution(expiring),
+  timeouts
+}
+await app.close()
+process.send?.(report)
+process.disconnect?.()

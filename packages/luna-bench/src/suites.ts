@@ -1,0 +1,16 @@
+import type { Suite } from './suite.js'
+import { detection } from './suites/detection.js'
+import { fanout } from './suites/fanout.js'
+import { heartbeats } from './suites/heartbeats.js'
+import { scale } from './suites/scale.js'
+
+/**
+ * Every suite, in run order. A suite is one entry: a Redis-store suite is added here, and a run
+ * that names no suite runs those marked `inFullRun`.
+ */
+export const SUITES: readonly Suite[] = [
+  heartbeats,
+  scale,
+  fanout,
+  detection
+]

@@ -1,0 +1,65 @@
+import { compare, roundsTable, type LoadTarget } from '../load.js'
+import { instances } from '../payload.js'
+import { startCeiling, startLuna, stopAll, type ServerProcess } from '../processes.js'
+import { checkHeartbeat, HEARTBEAT_HEADERS, heartbeatRequests, registerAll } from '../registration.js'
+import type { Figure } from '../report.js'
+import type { Suite } from '../suite.js'
+
+/**
+ * Authenticated heartbeats against luna-server (memory store) and against the ceiling, a bare
+ * Fastify server that only parses and stores the body, in alternating rounds.
+ */
+export const heartbeats: Suite = {
+  name: 'heartbeats',
+  summary: 'PUT heartbeats: luna-server (memory store) against a bare Fastify route, A/B rounds',
+  inFullRun: true,
+  async run ({ config, log }) {
+    let luna: ServerProcess | undefined
+    let ceiling: ServerProcess | undefined
+    try {
+      luna = await startLuna({ name: 'luna-server' })
+      ceiling = await startCeiling()
+      const fleet = instances(config.instances, Math.max(1, Math.round(config.instances / 10)))
+      log(`  registering ${fleet.length} instances`)
+      await registerAll(luna.url, fleet)
+      await checkHeartbeat(luna.url, fleet[0]!, 'luna-server')
+      await checkHeartbeat(ceiling.url, fleet[0]!, 'ceiling')
+      const requests = heartbeatRequests(fleet)
+      const target = (label: string, url: string): LoadTarget => ({ label, url, method: 'PUT', headers: HEARTBEAT_HEADERS, requests })
+      const result = await compare(target('luna-server', luna.url), target('ceiling', ceiling.url), config, log)
+      const bodyBytes = fleet.map((instance) => Buffer.byteLength(instance.body))
+      const lunaValid = result.a.failures === 0
+      const ceilingValid = result.b.failures === 0
+      const figures: Figure[] = [
+        { name: 'luna-server heartbeats', value: result.a.rps, unit: 'req/s', valid: lunaValid },
+        { name: 'luna-server p50', value: result.a.p50, unit: 'ms', valid: lunaValid },
+        { name: 'luna-server p99', value: result.a.p99, unit: 'ms', valid: lunaValid },
+        { name: 'ceiling heartbeats', value: result.b.rps, unit: 'req/s', valid: ceilingValid },
+        { name: 'ceiling p50', value: result.b.p50, unit: 'ms', valid: ceilingValid },
+        { name: 'ceiling p99', value: result.b.p99, unit: 'ms', valid: ceilingValid },
+        {
+          name: 'luna-server / ceiling',
+          value: result.ratio,
+          unit: 'ratio',
+          target: { op: '>=', value: 0.8 },
+          valid: lunaValid && ceilingValid,
+          note: `per round ${result.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}`
+        }
+      ]
+      return {
+        figures,
+        tables: [roundsTable(`heartbeats, ${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances`, result)],
+        data: {
+          connections: config.connections,
+          duration: config.duration,
+          warmup: config.warmup,
+          instances: fleet.length,
+          bodyBytes: { min: Math.min(...bodyBytes), max: Math.max(...bodyBytes) },
+          comparison: result
+        }
+      }
+    } finally {
+      await stopAll([luna, ceiling])
+    }
+  }
+}
