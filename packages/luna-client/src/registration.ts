@@ -150,9 +150,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
    * registry no longer has it, `false` if it could not be reached (it will then turn `DOWN` at its
    * heartbeat timeout). Calling it again returns the same promise.
    */
-  async deregister (): Promise<boolean> {
+  deregister (): Promise<boolean> {
     this.#deregistering ??= this.#deregister()
-    return await this.#deregistering
+    return this.#deregistering
   }
 
   /**
@@ -277,10 +277,10 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.#stopped = true
     clearTimeout(this.#timer)
     this.#removeSignalListeners()
-    this.#settle({ ok: false, error: new Error('luna-client: deregistered before the registry accepted the instance') })
     // A registration still in flight could land after the DELETE: let it finish first.
     await this.#queued
     await this.#running
+    this.#settle({ ok: false, error: new Error('luna-client: deregistered before the registry accepted the instance') })
     let removed = true
     try {
       await this.#transport.request('DELETE', this.#path)
