@@ -49,6 +49,14 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     return { status: 'ok' }
   })
 
+  if (store !== undefined) {
+    // Give Redis a moment to connect before the first request; if it is away, start anyway and
+    // answer 503 until it comes back.
+    app.addHook('onReady', async () => {
+      await store.ready(2000).catch(() => {})
+    })
+  }
+
   app.register(lunaRegistry, {
     auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
     heartbeatTimeout: options.heartbeatTimeout,

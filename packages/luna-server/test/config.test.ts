@@ -27,8 +27,22 @@ t.test('defaults', async (t) => {
     password: '',
     heartbeatTimeout: 30_000,
     evictAfter: 86_400_000,
+    store: 'memory',
+    storePrefix: 'luna:',
     logLevel: 'info'
   })
+})
+
+t.test('store settings: memory or a Redis URL, never echoing its password', async (t) => {
+  t.equal(settings(['--store', 'redis://127.0.0.1:6379/2']).store, 'redis://127.0.0.1:6379/2')
+  t.equal(settings([], { LUNA_STORE: 'rediss://:pw@cache.internal:6380' }).store, 'rediss://:pw@cache.internal:6380')
+  t.equal(settings(['--store-prefix', 'prod:luna:']).storePrefix, 'prod:luna:')
+  const masked = failure(['--store', 'redis://:s3cret@/0'])
+  t.match(masked.message, /^LUNA_STORE \(--store\) must be memory or a redis:\/\/ or rediss:\/\/ URL, got "redis:\/\/:\*\*\*@\/0"$/)
+  t.notMatch(masked.message, /s3cret/)
+  t.match(failure(['--store', 'mysql://db']).message, /^LUNA_STORE \(--store\) .*, got "mysql:\/\/db"$/)
+  t.match(failure([], { LUNA_STORE: 'Memory' }).message, /^LUNA_STORE/)
+  t.match(failure(['--store-prefix', 'a b']).message, /^LUNA_STORE_PREFIX \(--store-prefix\) must be 1-64 characters without spaces/)
 })
 
 t.test('environment variables', async (t) => {
@@ -47,6 +61,8 @@ t.test('environment variables', async (t) => {
     password: PASSWORD,
     heartbeatTimeout: 120_000,
     evictAfter: 0,
+    store: 'memory',
+    storePrefix: 'luna:',
     logLevel: 'debug'
   })
   t.equal(settings(['--evict-after', '2s'], { LUNA_EVICT_AFTER: '1h' }).evictAfter, 2000, 'the flag wins')
@@ -78,6 +94,8 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     password: PASSWORD,
     heartbeatTimeout: 500,
     evictAfter: 120_000,
+    store: 'memory',
+    storePrefix: 'luna:',
     logLevel: 'warn'
   })
 })

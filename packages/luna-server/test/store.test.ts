@@ -1,0 +1,46 @@
+import t from 'tap'
+import { PrivateRedis, freePort, haveRedisServer } from '../../../test-support/redis-server.js'
+import { until } from '../../../test-support/until.js'
+import { REDIS_URL, requireRedis, uniquePrefix } from '../../luna-store-redis/test/redis.js'
+import { buildServer } from '../src/server.js'
+
+const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
+const BODY = { name: 'orders', version: '1.0.0', status: 'OK', url: 'http://h:1/' }
+
+t.test('--store redis://: two servers on one Redis share the registry, and a restart loses nothing', async (t) => {
+  if (!await requireRedis(t)) return
+  const storePrefix = uniquePrefix(t)
+  const a = buildServer({ logLevel: 'silent', store: REDIS_URL, storePrefix })
+  t.teardown(() => a.close())
+  t.equal((await a.inject({ method: 'POST', url: '/registry/v1/instances/orders:h:1', headers: AUTH, payload: BODY })).statusCode, 201)
+  await a.close()
+  const b = buildServer({ logLevel: 'silent', store: REDIS_URL, storePrefix })
+  t.teardown(() => b.close())
+  const services = await b.inject({ method: 'GET', url: '/registry/v1/services', headers: AUTH })
+  t.match(services.json(), [{ name: 'orders', instancesTotal: 1 }])
+  const health = await b.inject({ method: 'GET', url: '/healthz' })
+  t.equal(health.statusCode, 200)
+  t.same(health.json(), { status: 'ok' })
+})
+
+t.test('/healthz says when the store is unavailable', async (t) => {
+  if (!await haveRedisServer()) {
+    if (process.env['CI'] === 'true') t.fail('redis-server is not installed: CI must run this test')
+    else t.skip('redis-server is not installed', () => {})
+    return
+  }
+  const redis = new PrivateRedis(await freePort())
+  await redis.start()
+  t.teardown(() => redis.stop())
+  const app = buildServer({ logLevel: 'silent', store: redis.url })
+  t.teardown(() => app.close())
+  await app.ready()
+  await until('connected', async () => (await app.inject('/healthz')).statusCode === 200 ? true : undefined)
+  await redis.stop()
+  await until('noticed', async () => (await app.inject('/healthz')).statusCode === 503 ? true : undefined)
+  const down = await app.inject('/healthz')
+  t.same(down.json(), { status: 'store unavailable' })
+  await redis.start()
+  await until('recovered', async () => (await app.inject('/healthz')).statusCode === 200 ? true : undefined, 10_000)
+  t.pass('healthy again without a restart')
+})
