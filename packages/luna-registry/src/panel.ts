@@ -1,17 +1,37 @@
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
-import type { LunaRegistry } from './registry.js'
-import type { ServiceView } from './schemas.js'
+import type { LunaRegistry, ServiceFilter } from './registry.js'
+import type { InstanceView, ServiceView } from './schemas.js'
+import type { InstanceRecord } from './store.js'
 
 // Beside src/ and dist/ alike, so the same URL works from the sources and the build.
 const VIEWS = fileURLToPath(new URL('../views', import.meta.url))
 const PUBLIC = new URL('../public/', import.meta.url)
 
-/** No script at all, styles only from our own origin, no framing: escaped data stays inert. */
-export const PANEL_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+/**
+ * Scripts, styles and connections only from our own origin (the panel's files under the prefix
+ * and its event stream), nothing inline, no framing. Trusted Types make the browser refuse any
+ * HTML string written into the page, so data can only ever become text.
+ */
+export const PANEL_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "connect-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'"
+].join('; ')
+
+/** Descriptions longer than this are cut on the overview; the service page shows them whole. */
+export const OVERVIEW_DESCRIPTION_LENGTH = 160
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -20,53 +40,189 @@ declare module 'fastify' {
   }
 }
 
+const ASSETS: Record<string, string> = {
+  'luna.css': 'text/css; charset=utf-8',
+  'luna.js': 'text/javascript; charset=utf-8',
+  'luna.svg': 'image/svg+xml'
+}
+
+interface Asset { type: string, body: string, version: string }
+
+let loading: Promise<Map<string, Asset>> | undefined
+
+/** The panel's files, read once per process; each with a short digest of its content for its URL. */
+async function assets (): Promise<Map<string, Asset>> {
+  loading ??= Promise.all(Object.entries(ASSETS).map(async ([name, type]): Promise<[string, Asset]> => {
+    const body = await readFile(new URL(name, PUBLIC), 'utf8')
+    return [name, { type, body, version: createHash('sha256').update(body).digest('hex').slice(0, 12) }]
+  })).then((entries) => new Map(entries)).catch((error: unknown) => {
+    loading = undefined
+    throw error
+  })
+  return await loading
+}
+
 /**
  * `@fastify/view` with a fresh Eta under a name of our own, so a host app's own `reply.view`
  * is neither replaced nor in conflict.
  */
 export async function panelViews (scope: FastifyInstance, prefix: string): Promise<void> {
+  const files = await assets()
+  // Each file's URL names its content, so a browser never pairs a new page with an old script.
+  const asset = (name: string): string => `${prefix}/assets/${name}?v=${files.get(name)?.version ?? '0'}`
   await scope.register(view, {
     engine: { eta: new Eta({ autoEscape: true, autoTrim: [false, 'nl'] }) },
     templates: VIEWS,
     production: true,
     propertyName: 'lunaView',
     asyncPropertyName: 'lunaViewAsync',
-    defaultContext: { prefix, ago, exact }
+    defaultContext: { prefix, ago, exact, since, asset, linkable }
   })
 }
 
-const ASSETS: Record<string, string> = {
-  'luna.css': 'text/css; charset=utf-8',
-  'luna.svg': 'image/svg+xml'
-}
-
-/** The panel's stylesheet and icon, read once and served from memory behind the same auth. */
+/** The panel's stylesheet, script and icon, served from memory behind the same auth. */
 export const panelAssets: FastifyPluginAsync = async (fastify) => {
-  for (const [name, type] of Object.entries(ASSETS)) {
-    const body = await readFile(new URL(name, PUBLIC), 'utf8')
+  for (const [name, { type, body }] of await assets()) {
     fastify.get(`/assets/${name}`, {
       schema: { response: { 200: { type: 'string' } } }
     }, async (_request, reply) => {
-      return await reply.type(type).header('cache-control', 'private, max-age=300').send(body)
+      return await reply
+        .type(type)
+        .header('cache-control', 'private, max-age=300')
+        .header('x-content-type-options', 'nosniff')
+        .send(body)
     })
   }
 }
 
+/** `12 s`, `5 min`, `3 h`, `2 d`; `0 s` for a moment in the future. */
+export function since (elapsedMs: number): string {
+  const seconds = Math.max(0, Math.floor(elapsedMs / 1000))
+  if (seconds < 60) return `${seconds} s`
+  const minutes = Math.floor(seconds / 60)
+  if (minutes < 60) return `${minutes} min`
+  const hours = Math.floor(minutes / 60)
+  if (hours < 48) return `${hours} h`
+  return `${Math.floor(hours / 24)} d`
+}
+
 /** `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */
 export function ago (elapsedMs: number): string {
-  const seconds = Math.floor(elapsedMs / 1000)
-  if (seconds < 1) return 'just now'
-  if (seconds < 60) return `${seconds} s ago`
-  const minutes = Math.floor(seconds / 60)
-  if (minutes < 60) return `${minutes} min ago`
-  const hours = Math.floor(minutes / 60)
-  if (hours < 48) return `${hours} h ago`
-  return `${Math.floor(hours / 24)} d ago`
+  return elapsedMs < 1000 ? 'just now' : `${since(elapsedMs)} ago`
 }
 
 /** `2026-11-26 12:20:34 UTC`, for a tooltip. */
 export function exact (iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
+}
+
+/** Whether a URL may become a link: only `http:` and `https:`, whatever a store hands back. */
+export function linkable (url: string): boolean {
+  return /^https?:\/\//i.test(url)
+}
+
+/** At most `length` characters (code points), cut with an ellipsis. */
+export function shorten (text: string, length = OVERVIEW_DESCRIPTION_LENGTH): string {
+  const chars = Array.from(text)
+  return chars.length <= length ? text : `${chars.slice(0, length - 1).join('').trimEnd()}…`
+}
+
+const collator = new Intl.Collator('en', { numeric: true })
+
+export interface VersionCount { version: string, count: number }
+
+function countedVersions (counts: Map<string, number>): VersionCount[] {
+  return [...counts.keys()].sort(collator.compare).map((version) => ({ version, count: counts.get(version)! }))
+}
+
+/** The versions a service runs, in version order, each with how many instances run it. */
+export function versionsOf (instances: ReadonlyArray<Pick<InstanceView, 'version'>>): VersionCount[] {
+  const counts = new Map<string, number>()
+  for (const instance of instances) counts.set(instance.version, (counts.get(instance.version) ?? 0) + 1)
+  return countedVersions(counts)
+}
+
+/** DOWN first, then by name (services) or id (instances): what needs attention is on top. */
+function downFirst<T extends { status: string }> (key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const rank = Number(a.status === 'DOWN' ? 0 : 1) - Number(b.status === 'DOWN' ? 0 : 1)
+    if (rank !== 0) return rank
+    const ka = key(a)
+    const kb = key(b)
+    return ka < kb ? -1 : ka > kb ? 1 : 0
+  }
+}
+
+/** What the overview shows of a service: no instances, so its size follows the number of services. */
+export interface ServiceRow {
+  name: string
+  /** Cut to `OVERVIEW_DESCRIPTION_LENGTH`. */
+  description: string
+  status: ServiceView['status']
+  online: number
+  total: number
+  versions: VersionCount[]
+  /** For a DOWN service: when the last of its instances went down. */
+  downSince?: string
+}
+
+interface Group {
+  name: string
+  online: number
+  total: number
+  versions: Map<string, number>
+  described: Readonly<InstanceRecord> | undefined
+  down: Array<Readonly<InstanceRecord>>
+}
+
+/**
+ * The overview's rows, straight from the store's records: the same figures as the service views
+ * (status computed by the registry, the description of the most recently registered instance
+ * that has one), without building a view of every instance, which is what a page of 10 000
+ * instances would otherwise spend its time on.
+ */
+export async function overviewRows (registry: LunaRegistry, filter: ServiceFilter = {}): Promise<ServiceRow[]> {
+  const now = registry.now()
+  const groups = new Map<string, Group>()
+  for (const record of await registry.store.list()) {
+    let group = groups.get(record.name)
+    if (group === undefined) {
+      group = { name: record.name, online: 0, total: 0, versions: new Map(), described: undefined, down: [] }
+      groups.set(record.name, group)
+    }
+    group.total++
+    if (registry.statusOf(record, now) === 'OK') group.online++
+    else group.down.push(record)
+    group.versions.set(record.version, (group.versions.get(record.version) ?? 0) + 1)
+    const latest = group.described
+    if (record.description !== undefined && record.description !== '' && (latest === undefined ||
+      record.registeredAt > latest.registeredAt ||
+      (record.registeredAt === latest.registeredAt && record.instanceId < latest.instanceId))) {
+      group.described = record
+    }
+  }
+  const rows: ServiceRow[] = []
+  for (const group of groups.values()) {
+    const status = group.online > 0 ? 'UP' : 'DOWN'
+    if (filter.status !== undefined && filter.status !== status) continue
+    const row: ServiceRow = {
+      name: group.name,
+      description: shorten(group.described?.description ?? ''),
+      status,
+      online: group.online,
+      total: group.total,
+      versions: countedVersions(group.versions)
+    }
+    if (status === 'DOWN') {
+      // Views only for the instances of DOWN services: the registry says since when each is down.
+      for (const record of group.down) {
+        const since = registry.view(record, now).downSince
+        if (since !== undefined && (row.downSince === undefined || since > row.downSince)) row.downSince = since
+      }
+    }
+    rows.push(row)
+  }
+  return rows.sort(downFirst((row) => row.name))
 }
 
 async function render (reply: FastifyReply, page: string, data: object): Promise<FastifyReply> {
@@ -75,28 +231,42 @@ async function render (reply: FastifyReply, page: string, data: object): Promise
     .type('text/html; charset=utf-8')
     .header('content-security-policy', PANEL_CSP)
     .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
     .header('cache-control', 'no-store')
     .send(html)
 }
 
-export async function renderOverview (reply: FastifyReply, registry: LunaRegistry, services: ServiceView[]): Promise<FastifyReply> {
-  const instancesOnline = services.reduce((sum, service) => sum + service.instancesOnline, 0)
-  const instancesTotal = services.reduce((sum, service) => sum + service.instancesTotal, 0)
-  const servicesUp = services.filter((service) => service.status === 'UP').length
+function page (registry: LunaRegistry): { now: number, heartbeatTimeout: number } {
+  return { now: registry.now(), heartbeatTimeout: registry.heartbeatTimeout }
+}
+
+export async function renderOverview (reply: FastifyReply, registry: LunaRegistry, filter: ServiceFilter = {}): Promise<FastifyReply> {
+  const services = await overviewRows(registry, filter)
+  let instancesOnline = 0
+  let instancesTotal = 0
+  let servicesUp = 0
+  for (const service of services) {
+    instancesOnline += service.online
+    instancesTotal += service.total
+    if (service.status === 'UP') servicesUp++
+  }
   return await render(reply, 'overview', {
+    ...page(registry),
     title: 'Services',
-    now: registry.now(),
-    heartbeatTimeout: registry.heartbeatTimeout,
     services,
     totals: { servicesUp, servicesDown: services.length - servicesUp, instancesOnline, instancesTotal }
   })
 }
 
-export async function renderService (reply: FastifyReply, registry: LunaRegistry, service: ServiceView): Promise<FastifyReply> {
+/** A service's page; for a service with no instances (yet, or any more), the same page, empty. */
+export async function renderService (reply: FastifyReply, registry: LunaRegistry, name: string, service: ServiceView | undefined): Promise<FastifyReply> {
+  const instances = (service?.instances ?? []).slice().sort(downFirst((instance) => instance.instanceId))
   return await render(reply, 'service', {
-    title: service.name,
-    now: registry.now(),
-    heartbeatTimeout: registry.heartbeatTimeout,
-    service
+    ...page(registry),
+    title: name,
+    name,
+    service,
+    instances,
+    versions: versionsOf(instances)
   })
 }

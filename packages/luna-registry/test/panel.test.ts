@@ -1,10 +1,21 @@
+import { createHash } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import t from 'tap'
-import { ago, exact } from '../src/panel.js'
+import { ago, exact, overviewRows, shorten, since, versionsOf } from '../src/panel.js'
 import { prefersHtml } from '../src/negotiation.js'
 import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
 
 const BROWSER = { ...AUTH, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8' }
 const XSS = '<script>alert("x")</script>'
+/** The one script element a panel page has: its own file, under the prefix, with no content. */
+const OWN_SCRIPT = new RegExp(`<script type="module" src="${PREFIX}/assets/luna\\.js\\?v=[0-9a-f]{12}"></script>`)
+
+/** The page without its own script element, so that any other `<script` is a finding. */
+function withoutOwnScript (html: string): string {
+  const found = html.match(new RegExp(OWN_SCRIPT.source, 'g')) ?? []
+  if (found.length !== 1) throw new Error(`expected the panel's own script exactly once, found it ${found.length} times`)
+  return html.replace(OWN_SCRIPT, '')
+}
 
 t.test('a browser gets the panel at /services/ and /services', async (t) => {
   const app = await build(t)
@@ -29,22 +40,105 @@ t.test('curl and fetch get JSON from the same URL, and caches are told it varies
   }
 })
 
-t.test('the overview shows services, status in colour, online/total and each instance', async (t) => {
+t.test('the overview shows each service: status in colour, online/total, versions; DOWN first; no instances', async (t) => {
   const clock = manualClock()
   const app = await build(t, { now: clock.now })
   await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { description: 'Takes orders', version: '4.2.0', url: 'http://h1:8080/' }) })
-  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h2:8080`, headers: AUTH, payload: info('orders', { status: 'DOWN' }) })
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h2:8080`, headers: AUTH, payload: info('orders', { status: 'DOWN', version: '4.10.0' }) })
   await app.inject({ method: 'POST', url: `${PREFIX}/instances/billing:h3:9000`, headers: AUTH, payload: info('billing', { status: 'DOWN' }) })
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/audit:h4:9000`, headers: AUTH, payload: info('audit') })
   clock.advance(12_000)
   const html = (await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })).body
-  t.match(html, /<td><a href="#service-orders">orders<\/a><\/td>\s*<td>Takes orders<\/td>\s*<td><span class="badge ok">UP<\/span><\/td>\s*<td>1 \/ 2<\/td>/)
-  t.match(html, /<tr class="is-down">\s*<td><a href="#service-billing">billing<\/a><\/td>\s*<td><\/td>\s*<td><span class="badge down">DOWN<\/span><\/td>\s*<td>0 \/ 1<\/td>/)
-  t.match(html, /<td class="mono">orders:h1:8080<\/td>\s*<td>4\.2\.0<\/td>/)
-  t.match(html, /<a class="mono" href="http:\/\/h1:8080\/" rel="noreferrer noopener">http:\/\/h1:8080\/<\/a>/)
-  t.match(html, /<time datetime="2026-01-01T00:00:00.000Z" title="2026-01-01 00:00:00 UTC">12 s ago<\/time>/)
-  t.match(html, /<strong>1<\/strong> <span class="muted">services up<\/span>/)
-  t.match(html, /<strong>1 \/ 3<\/strong> <span class="muted">instances online<\/span>/)
-  t.ok(html.indexOf('service-billing') < html.indexOf('service-orders'), 'services sorted by name')
+  t.match(html, new RegExp('<tr data-service="orders"><th scope="row"><a href="/registry/v1/services/orders">orders</a></th>' +
+    '<td><span class="badge up">UP</span></td><td class="num">1 / 2</td>' +
+    '<td class="versions"><span class="version">4\\.2\\.0 <span class="count">×1</span></span><span class="version">4\\.10\\.0 <span class="count">×1</span></span></td>' +
+    '<td class="description">Takes orders</td></tr>'), 'an UP service, its versions in version order with their counts')
+  t.match(html, new RegExp('<tr data-service="billing" class="down"><th scope="row"><a href="/registry/v1/services/billing">billing</a></th>' +
+    '<td><span class="badge down">DOWN</span> <time class="for" datetime="2026-01-01T00:00:00.000Z" title="Down since 2026-01-01 00:00:00 UTC">for 12 s</time></td>' +
+    '<td class="num">0 / 1</td><td class="versions"><span class="version">1\\.0\\.0</span></td><td class="description"></td></tr>'), 'a DOWN service, marked, and for how long')
+  t.match(html, /<strong id="total-up">2<\/strong>/)
+  t.match(html, /<div class="total alert" id="total-down-card"><span class="what">Services down<\/span><strong id="total-down">1<\/strong>/)
+  t.match(html, /<strong id="total-instances">2 \/ 4<\/strong>/)
+  const order = ['billing', 'audit', 'orders'].map((name) => html.indexOf(`data-service="${name}"`))
+  t.ok(order[0]! > 0 && order[0]! < order[1]! && order[1]! < order[2]!, 'DOWN services first, then by name')
+  t.notMatch(html, /orders:h1:8080|billing:h3:9000|h1:8080/, 'no instance on the overview')
+  t.match(html, /<input id="filter" type="search"/, 'a filter box')
+  t.match(html, /<label for="filter">Filter services<\/label>/, 'labelled')
+  t.match(html, /<caption>All services, DOWN first/, 'the table says what it holds')
+})
+
+t.test('the overview reads the same figures as the service views', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now, heartbeatTimeout: 10_000 })
+  app.lunaRegistry.stop()
+  const post = async (id: string, body: Record<string, unknown>): Promise<void> => {
+    const res = await app.inject({ method: 'POST', url: `${PREFIX}/instances/${id}`, headers: AUTH, payload: info(id.split(':')[0], body) })
+    t.ok(res.statusCode < 300, `${id} registered`)
+  }
+  await post('a:h1:1', { description: 'first' })
+  await post('a:h2:1', { description: 'second', version: '1.10.0' })
+  clock.advance(1000)
+  await post('a:h3:1', { version: '1.9.0' }) // newest, but without a description
+  await post('b:h2:1', { description: 'tie, larger id' })
+  await post('b:h1:1', { description: 'tie, smaller id' })
+  await post('c:h1:1', { status: 'DOWN', description: 'down' })
+  clock.advance(6000)
+  await post('d:h1:1', {})
+  clock.advance(5000) // a, b and c time out, d does not
+  await post('a:h4:1', { description: '' })
+  clock.advance(2000)
+  for (const filter of [{}, { status: 'UP' as const }, { status: 'DOWN' as const }]) {
+    const rows = await overviewRows(app.lunaRegistry, filter)
+    const views = await app.lunaRegistry.listServices(filter)
+    t.same(rows.map((row) => row.name).sort(), views.map((view) => view.name), `the same services for ${JSON.stringify(filter)}`)
+    for (const view of views) {
+      const row = rows.find((candidate) => candidate.name === view.name)!
+      const downSince = view.instances.map((instance) => instance.downSince).filter((since) => since !== undefined).sort().at(-1)
+      t.same(row, {
+        name: view.name,
+        description: view.description,
+        status: view.status,
+        online: view.instancesOnline,
+        total: view.instancesTotal,
+        versions: versionsOf(view.instances),
+        ...(view.status === 'DOWN' ? { downSince } : {})
+      }, `${view.name}: the same as its view`)
+    }
+  }
+})
+
+t.test('the service page lists its instances: status, reported status, version, url, weight, metadata, heartbeat, down since', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now })
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { version: '4.2.0', url: 'http://h1:8080/', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 3 } }) })
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h2:8080`, headers: AUTH, payload: info('orders', { status: 'DOWN' }) })
+  clock.advance(12_000)
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h3:8080`, headers: AUTH, payload: info('orders') })
+  clock.advance(20_000)
+  await app.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { version: '4.2.0', url: 'http://h1:8080/', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 3 } }) })
+  clock.advance(17_000) // h3's deadline passed 7 s ago; h1 heartbeated 17 s ago
+  const html = (await app.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: BROWSER })).body
+  t.match(html, new RegExp('<tr data-instance="orders:h1:8080"><th scope="row" class="mono">orders:h1:8080</th>' +
+    '<td><span class="badge up">OK</span></td><td class="mono">4\\.2\\.0</td>' +
+    '<td><a class="mono" href="http://h1:8080/" rel="noreferrer noopener">http://h1:8080/</a></td>' +
+    '<td class="num">3</td><td class="metadata"><span class="pair"><span class="key">zone=</span>eu-1</span></td>' +
+    '<td><time data-ago datetime="2026-01-01T00:00:32.000Z" title="2026-01-01 00:00:32 UTC">17 s ago</time></td>' +
+    '<td><span class="none">—</span></td>'), 'an OK instance')
+  t.match(html, new RegExp('<tr data-instance="orders:h2:8080" class="down"><th scope="row" class="mono">orders:h2:8080</th>' +
+    '<td><span class="badge down">DOWN</span> <span class="why" title="The instance itself reports DOWN">reported</span></td>' +
+    '.*<td><time data-ago datetime="2026-01-01T00:00:00.000Z" title="2026-01-01 00:00:00 UTC">49 s ago</time></td>' +
+    '<td><time data-ago datetime="2026-01-01T00:00:00.000Z" title="2026-01-01 00:00:00 UTC">49 s ago</time></td>'), 'reported DOWN, down since it said so')
+  t.match(html, new RegExp('<tr data-instance="orders:h3:8080" class="down"><th scope="row" class="mono">orders:h3:8080</th>' +
+    '<td><span class="badge down">DOWN</span> <span class="why" title="It reports OK, but its last heartbeat is 30 s old or more">no heartbeat</span></td>' +
+    '.*<td><time data-ago datetime="2026-01-01T00:00:12.000Z" title="2026-01-01 00:00:12 UTC">37 s ago</time></td>' +
+    '<td><time data-ago datetime="2026-01-01T00:00:42.000Z" title="2026-01-01 00:00:42 UTC">7 s ago</time></td><td class="needs-js">'), 'reports OK, timed out: down since the deadline')
+  const order = ['orders:h2:8080', 'orders:h3:8080', 'orders:h1:8080'].map((id) => html.indexOf(`data-instance="${id}"`))
+  t.ok(order[0]! > 0 && order[0]! < order[1]! && order[1]! < order[2]!, 'DOWN instances first, then by id')
+  t.match(html, /<button type="button" class="danger small" data-deregister>Deregister<span class="visually-hidden"> orders:h1:8080<\/span><\/button>/, 'a deregister button naming its instance')
+  t.match(html, /<dialog id="confirm"/, 'a confirmation dialog')
+  t.match(html, /<caption>Instances of orders, DOWN first<\/caption>/)
+  t.match(html, /<th scope="col">Last heartbeat<\/th><th scope="col">Down since<\/th>/)
+  t.match(html, /<strong id="total-instances">1 \/ 3<\/strong>/)
 })
 
 t.test('everything an instance sends is escaped', async (t) => {
@@ -56,27 +150,53 @@ t.test('everything an instance sends is escaped', async (t) => {
     payload: info('evil', { description: XSS, version: '<img src=x onerror=alert(1)>', url: 'http://h/"><script>alert(1)</script>', metadata: { a: XSS } })
   })
   for (const url of [`${PREFIX}/services/`, `${PREFIX}/services/evil`]) {
-    const html = (await app.inject({ method: 'GET', url, headers: BROWSER })).body
-    t.notMatch(html, /<script/i, `${url}: no script element`)
+    const html = withoutOwnScript((await app.inject({ method: 'GET', url, headers: BROWSER })).body)
+    t.notMatch(html, /<script/i, `${url}: no script element but the panel's own`)
     t.notMatch(html, /<img/i, `${url}: no injected element`)
     t.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/, `${url}: the version shows as text`)
-    t.match(html, /http:\/\/h\/&quot;&gt;&lt;script&gt;/, `${url}: the url cannot break out of its attribute`)
+    t.match(html, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;/, `${url}: the description shows as text`)
   }
-  const overview = (await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })).body
-  t.match(overview, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;/, 'the description shows as text')
+  const page = (await app.inject({ method: 'GET', url: `${PREFIX}/services/evil`, headers: BROWSER })).body
+  t.match(page, /http:\/\/h\/&quot;&gt;&lt;script&gt;/, 'the url cannot break out of its attribute')
+  t.match(page, /<span class="key">a=<\/span>&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;/, 'metadata shows as text')
 })
 
-t.test('the panel forbids scripts and framing, and is not cached', async (t) => {
+t.test('a service name in the page cannot break out of its attribute or the markup', async (t) => {
   const app = await build(t)
-  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })
-  const csp = String(res.headers['content-security-policy'])
-  t.match(csp, /default-src 'none'/)
-  t.match(csp, /style-src 'self'/)
-  t.notMatch(csp, /script-src/, 'no script source at all')
-  t.match(csp, /frame-ancestors 'none'/)
-  t.equal(res.headers['x-content-type-options'], 'nosniff')
-  t.equal(res.headers['cache-control'], 'no-store')
-  t.notMatch(res.body, /<script|style="|https?:\/\/(?!h)/, 'no script, no inline style, no external URL')
+  // Names are limited to letters, digits, dot, underscore and dash: what reaches the page is checked first.
+  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/%3Cscript%3E`, headers: BROWSER })
+  t.equal(res.statusCode, 400)
+  t.notMatch(res.body, /<script>/)
+})
+
+t.test('the panel runs only its own files: no inline script or style, no other origin, no framing, not cached', async (t) => {
+  const app = await build(t)
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { url: 'http://h1:8080/', metadata: { zone: 'eu-1' } }) })
+  for (const url of [`${PREFIX}/services/`, `${PREFIX}/services/orders`, `${PREFIX}/services/nobody`]) {
+    const res = await app.inject({ method: 'GET', url, headers: BROWSER })
+    const directives = new Map(String(res.headers['content-security-policy']).split(';').map((part) => {
+      const [name = '', ...values] = part.trim().split(/\s+/)
+      return [name, values.join(' ')]
+    }))
+    t.equal(directives.get('default-src'), "'none'", `${url}: nothing by default`)
+    t.equal(directives.get('script-src'), "'self'", `${url}: scripts only from the panel's origin, none inline, no eval`)
+    t.equal(directives.get('connect-src'), "'self'", `${url}: connections only to the panel's origin`)
+    t.equal(directives.get('style-src'), "'self'", `${url}: styles only from the panel's origin, none inline`)
+    t.equal(directives.get('frame-ancestors'), "'none'")
+    t.equal(directives.get('base-uri'), "'none'")
+    t.equal(directives.get('form-action'), "'none'")
+    t.equal(directives.get('require-trusted-types-for'), "'script'", `${url}: HTML strings cannot be written into the page`)
+    t.notMatch(String(res.headers['content-security-policy']), /unsafe-|nonce-|sha\d+-|\*|https?:/, `${url}: no exception`)
+    t.equal(res.headers['x-content-type-options'], 'nosniff')
+    t.equal(res.headers['cache-control'], 'no-store')
+    const html = withoutOwnScript(res.body)
+    t.notMatch(html, /<script|<style|style=|\son[a-z]+=|javascript:/i, `${url}: no inline script, style or handler`)
+    t.notMatch(html.replace(/http:\/\/h1:8080\//g, ''), /https?:\/\//, `${url}: no URL to another origin but the instance's own link`)
+    for (const [, ref] of html.matchAll(/(?:src|href)="([^"]*)"/g)) {
+      if (ref === 'http://h1:8080/') continue
+      t.ok(ref.startsWith(`${PREFIX}/`), `${url}: ${ref} is under the prefix`)
+    }
+  }
 })
 
 t.test('the service page shows one service', async (t) => {
@@ -85,22 +205,40 @@ t.test('the service page shows one service', async (t) => {
   const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: BROWSER })
   t.equal(res.statusCode, 200)
   t.match(res.body, /<title>orders · Luna<\/title>/)
-  t.match(res.body, /<p class="description">Takes orders<\/p>/)
+  t.match(res.body, /<p class="description" id="service-description">Takes orders<\/p>/)
   t.match(res.body, /orders:h1:8080/)
-  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/services/nobody`, headers: BROWSER })).statusCode, 404)
+  t.match(res.body, /<body data-page="service" data-prefix="\/registry\/v1" data-now="\d+" data-timeout="30000" data-service="orders">/)
+  const missing = await app.inject({ method: 'GET', url: `${PREFIX}/services/nobody`, headers: BROWSER })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.headers['content-type'], /^text\/html/, 'a browser gets the page, empty, to watch for the service')
+  t.match(missing.body, /No instance of <strong>nobody<\/strong> is registered/)
+  const api = await app.inject({ method: 'GET', url: `${PREFIX}/services/nobody`, headers: AUTH })
+  t.equal(api.statusCode, 404)
+  t.equal(api.json().code, 'FST_LUNA_SERVICE_NOT_FOUND', 'the API answers as before')
 })
 
-t.test('the stylesheet is served under the prefix, self-contained', async (t) => {
+t.test('the stylesheet, script and icon are served under the prefix, self-contained', async (t) => {
   const app = await build(t)
   const html = (await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })).body
-  t.match(html, new RegExp(`<link rel="stylesheet" href="${PREFIX}/assets/luna.css">`))
+  t.match(html, new RegExp(`<link rel="stylesheet" href="${PREFIX}/assets/luna.css\\?v=[0-9a-f]{12}">`))
+  t.match(html, OWN_SCRIPT)
   const css = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.css`, headers: AUTH })
   t.equal(css.statusCode, 200)
   t.match(css.headers['content-type'], /^text\/css/)
-  t.match(css.body, /\.badge\.ok/)
+  t.match(css.body, /\.badge\.down/)
   t.match(css.body, /prefers-color-scheme: dark/)
-  t.notMatch(css.body, /@import|url\(\s*['"]?https?:/, 'nothing fetched from elsewhere')
-  t.match(html, new RegExp(`<link rel="icon" href="${PREFIX}/assets/luna.svg" type="image/svg\\+xml">`))
+  t.notMatch(css.body, /@import|url\(/, 'nothing fetched from elsewhere')
+  const js = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.js?v=anything`, headers: AUTH })
+  t.equal(js.statusCode, 200)
+  t.match(js.headers['content-type'], /^text\/javascript/)
+  t.equal(js.headers['x-content-type-options'], 'nosniff')
+  t.match(js.body, /new EventSource\(/, 'it follows the event stream')
+  t.notMatch(js.body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\bimport\(|https?:\/\//, 'no HTML strings, no eval, nothing from elsewhere')
+  t.match(js.body, /'x-luna-panel': '1'/, 'its writes carry a header a plain form or another site cannot send')
+  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.js` })).statusCode, 401, 'the script is behind the same auth')
+  const version = /luna\.css\?v=([0-9a-f]{12})/.exec(html)?.[1]
+  t.equal(version, createHash('sha256').update(css.body).digest('hex').slice(0, 12), 'the URL names the content, so a new release is fetched anew')
+  t.match(html, new RegExp(`<link rel="icon" href="${PREFIX}/assets/luna.svg\\?v=[0-9a-f]{12}" type="image/svg\\+xml">`))
   const icon = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.svg`, headers: AUTH })
   t.equal(icon.statusCode, 200)
   t.equal(icon.headers['content-type'], 'image/svg+xml')
@@ -126,6 +264,66 @@ t.test('relative times and exact times', async (t) => {
   t.equal(ago(47 * 3_600_000), '47 h ago')
   t.equal(ago(48 * 3_600_000), '2 d ago')
   t.equal(exact('2026-11-26T12:20:34.123Z'), '2026-11-26 12:20:34 UTC')
+  t.equal(since(-1), '0 s')
+  t.equal(since(90_000), '1 min')
+  t.equal(since(30_000), '30 s')
+})
+
+t.test('long descriptions are cut on the overview, whole on the service page', async (t) => {
+  t.equal(shorten('short'), 'short')
+  t.equal(shorten('x'.repeat(160)), 'x'.repeat(160))
+  t.equal(shorten('x'.repeat(161)), `${'x'.repeat(159)}…`)
+  t.equal(Array.from(shorten('🌙'.repeat(200))).length, 160, 'counted in characters, never splitting one')
+  const app = await build(t)
+  const description = `${'word '.repeat(200)}end`
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { description }) })
+  const overview = (await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })).body
+  t.notMatch(overview, /end</)
+  t.match(overview, /word…<\/td>/)
+  const page = (await app.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: BROWSER })).body
+  t.match(page, /word end<\/p>/)
+})
+
+t.test('10 000 instances in 1 000 services: the overview stays under 1 MB', async (t) => {
+  const app = await build(t)
+  app.lunaRegistry.stop()
+  const registering = performance.now()
+  for (let s = 0; s < 1000; s++) {
+    const name = `service-${String(s).padStart(4, '0')}`
+    for (let i = 0; i < 10; i++) {
+      await app.lunaRegistry.register(`${name}:host-${i}.eu-west-1.internal:8080`, {
+        name,
+        version: `2.${s % 7}.${i % 3}`,
+        status: s % 50 === 0 ? 'DOWN' : 'OK',
+        url: `http://host-${i}.eu-west-1.internal:8080/`,
+        description: `Handles the ${name} requests of the shop, with a description of ordinary length`,
+        metadata: { zone: `eu-west-1${'abc'[i % 3]!}`, commit: 'a1b2c3d4' },
+        balancerOptions: { weight: 1 + (i % 3) }
+      })
+    }
+  }
+  t.comment(`registered 10 000 instances in ${Math.round(performance.now() - registering)} ms`)
+  t.equal((await app.lunaRegistry.listInstances()).length, 10_000)
+
+  await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER }) // compiled and warm
+  const times: number[] = []
+  let html = ''
+  for (let run = 0; run < 5; run++) {
+    const started = performance.now()
+    const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })
+    times.push(performance.now() - started)
+    t.equal(res.statusCode, 200)
+    html = res.body
+  }
+  const bytes = Buffer.byteLength(html)
+  times.sort((a, b) => a - b)
+  t.comment(`overview: ${(bytes / 1024).toFixed(0)} KiB of HTML, served in ${times[0]!.toFixed(1)} ms (best) / ${times[2]!.toFixed(1)} ms (median of 5), reading the registry included`)
+  t.ok(bytes < 1_000_000, `the overview is under 1 MB (${bytes} bytes)`)
+  t.equal(html.match(/<tr data-service=/g)?.length, 1000, 'every service has its row')
+  t.notMatch(html, /host-\d\.eu-west-1\.internal/, 'no instance on the overview')
+  t.match(html, /<strong id="total-instances">9800 \/ 10000<\/strong>/)
+  t.match(html, /<strong id="total-down">20<\/strong>/)
+  t.ok(html.indexOf('data-service="service-0950"') < html.indexOf('data-service="service-0001"'), 'the DOWN ones first')
 })
 
 t.test('content negotiation follows the Accept header', async (t) => {

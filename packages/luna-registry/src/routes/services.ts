@@ -32,16 +32,21 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   }
 
   const list = async (request: FastifyRequest, reply: FastifyReply, filter: ServiceFilter): Promise<ServiceView[] | undefined> => {
-    const services = await registry.listServices(filter)
-    if (!wantsPanel(request, reply)) return services
-    await renderOverview(reply, registry, services)
+    if (!wantsPanel(request, reply)) return await registry.listServices(filter)
+    // The overview shows no instances, so it reads the figures without building their views.
+    await renderOverview(reply, registry, filter)
   }
 
   const one = async (request: FastifyRequest, reply: FastifyReply, name: string): Promise<ServiceView | undefined> => {
     const service = await registry.getService(name)
-    if (service === undefined) throw new ServiceNotFoundError(name)
-    if (!wantsPanel(request, reply)) return service
-    await renderService(reply, registry, service)
+    if (!wantsPanel(request, reply)) {
+      if (service === undefined) throw new ServiceNotFoundError(name)
+      return service
+    }
+    // A browser gets the page even for a service with no instances: still a 404, but one that
+    // shows the service the moment an instance registers.
+    if (service === undefined) reply.code(404)
+    await renderService(reply, registry, name, service)
   }
 
   app.get('/services', {
