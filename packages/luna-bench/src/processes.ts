@@ -126,8 +126,8 @@ export async function startLuna (options: LunaOptions = {}): Promise<ServerProce
 }
 
 /** The bare Fastify server of `ceiling-server.ts`, in a process of its own; it answers anything once listening. */
-export async function startCeiling (): Promise<ServerProcess> {
-  return await startProcess('ceiling', [], CEILING_SERVER, [], '/', (status) => status > 0)
+export async function startCeiling (nodeArgs: string[] = []): Promise<ServerProcess> {
+  return await startProcess('ceiling', nodeArgs, CEILING_SERVER, [], '/', (status) => status > 0)
 }
 
 /** Stops every server, even when one of them fails to stop. */

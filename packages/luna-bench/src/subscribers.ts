@@ -2,7 +2,9 @@
 // does not share the load generator's event loop. Started with fork():
 //   node subscribers.js <baseUrl> <count>
 // Messages to the parent: { type: 'ready', connected, failed, ms } once every stream has its
-// snapshot, { type: 'report', ... } when asked with { type: 'report' }. { type: 'close' } ends it.
+// snapshot; { type: 'report', ... } when asked with { type: 'report' }; { type: 'delivered' } when
+// asked with { type: 'await', instanceId } and every open stream has that registration (or after
+// `timeoutMs`). { type: 'close' } ends it.
 // A `registered` event whose instance carries `metadata.sentAt` (monotonic milliseconds, see
 // stats.ts) counts as one delivery, timed from that moment to its parsing here.
 import type { ClientRequest } from 'node:http'
@@ -10,7 +12,10 @@ import { inParallel } from './http.js'
 import { subscribe } from './sse.js'
 import { distribution, monotonicMs, type Distribution } from './stats.js'
 
-export type ParentMessage = { type: 'report' } | { type: 'close' }
+export type ParentMessage =
+  | { type: 'report' }
+  | { type: 'await', instanceId: string, timeoutMs: number }
+  | { type: 'close' }
 
 export interface SubscribersReport {
   type: 'report'
@@ -29,6 +34,7 @@ export interface SubscribersReport {
 
 export type ChildMessage =
   | { type: 'ready', connected: number, failed: number, ms: number, error?: string }
+  | { type: 'delivered', instanceId: string, count: number }
   | SubscribersReport
 
 const [baseUrl = '', countText = '0'] = process.argv.slice(2)
@@ -41,6 +47,20 @@ const perRegistration = new Map<string, { count: number, last: number }>()
 let closed = 0
 let failed = 0
 let firstError: string | undefined
+let awaited: { instanceId: string, timer: NodeJS.Timeout } | undefined
+
+function delivered (instanceId: string): number {
+  return perRegistration.get(instanceId)?.count ?? 0
+}
+
+function settleAwaited (force: boolean): void {
+  if (awaited === undefined) return
+  const count = delivered(awaited.instanceId)
+  if (!force && count < streams.length - closed) return
+  clearTimeout(awaited.timer)
+  send({ type: 'delivered', instanceId: awaited.instanceId, count })
+  awaited = undefined
+}
 
 function onRegistered (data: string): void {
   const received = monotonicMs()
@@ -55,6 +75,7 @@ function onRegistered (data: string): void {
     seen.count++
     seen.last = Math.max(seen.last, delay)
   }
+  if (awaited?.instanceId === event.instanceId) settleAwaited(false)
 }
 
 async function connect (): Promise<void> {
@@ -90,6 +111,9 @@ process.on('message', (message: ParentMessage) => {
       lastDelivery: distribution([...perRegistration.values()].map((seen) => seen.last)),
       registrations: perRegistration.size
     })
+  } else if (message.type === 'await') {
+    awaited = { instanceId: message.instanceId, timer: setTimeout(() => settleAwaited(true), message.timeoutMs) }
+    settleAwaited(false)
   } else if (message.type === 'close') {
     for (const req of streams) req.destroy()
     process.disconnect()

@@ -2,6 +2,7 @@ import type { Suite } from './suite.js'
 import { detection } from './suites/detection.js'
 import { fanout } from './suites/fanout.js'
 import { heartbeats } from './suites/heartbeats.js'
+import { profile } from './suites/profile.js'
 import { scale } from './suites/scale.js'
 
 /**
@@ -12,5 +13,6 @@ export const SUITES: readonly Suite[] = [
   heartbeats,
   scale,
   fanout,
-  detection
+  detection,
+  profile
 ]

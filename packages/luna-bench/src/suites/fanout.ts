@@ -10,29 +10,38 @@ import { monotonicMs } from '../stats.js'
 import type { ChildMessage, SubscribersReport } from '../subscribers.js'
 import type { Suite } from '../suite.js'
 
-/** Milliseconds between two timed registrations: each event reaches every subscriber before the next. */
-const SPACING_MS = 50
+/** Milliseconds between one registration reaching every subscriber and the next one's POST. */
+const PAUSE_MS = 20
 
 class Subscribers {
   readonly child: ChildProcess
-  readonly #waiting: Array<(message: ChildMessage) => void> = []
+  readonly #waiting: Array<{ resolve: (message: ChildMessage) => void, reject: (error: Error) => void }> = []
 
   constructor (baseUrl: string, count: number) {
     this.child = fork(fileURLToPath(new URL('../subscribers.js', import.meta.url)), [baseUrl, String(count)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     track(this.child)
-    this.child.on('message', (message: ChildMessage) => this.#waiting.shift()?.(message))
+    this.child.on('message', (message: ChildMessage) => this.#waiting.shift()?.resolve(message))
+    this.child.on('exit', (code) => {
+      for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error(`the subscribers exited with code ${code ?? 'null'}`))
+    })
   }
 
+  /** The next message from the subscribers' process. */
   async next (timeoutMs: number): Promise<ChildMessage> {
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the subscribers did not answer within ${timeoutMs / 1000} s`)), timeoutMs)
-      this.#waiting.push((message) => {
-        clearTimeout(timer)
-        resolve(message)
+      this.#waiting.push({
+        resolve: (message) => {
+          clearTimeout(timer)
+          resolve(message)
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        }
       })
-      this.child.once('exit', (code) => reject(new Error(`the subscribers exited with code ${code ?? 'null'}`)))
     })
   }
 
@@ -44,6 +53,14 @@ class Subscribers {
     return message
   }
 
+  /** Resolves once every open stream has the registration of `instanceId`, or after 5 s. */
+  async delivered (instanceId: string): Promise<void> {
+    const answer = this.next(10_000)
+    this.child.send({ type: 'await', instanceId, timeoutMs: 5_000 })
+    const message = await answer
+    if (message.type !== 'delivered') throw new Error(`the subscribers answered ${message.type}`)
+  }
+
   async close (): Promise<void> {
     if (this.child.connected) this.child.send({ type: 'close' })
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000)
@@ -52,16 +69,19 @@ class Subscribers {
   }
 }
 
-/** Registers `count` new instances one by one, each stamped with the moment its POST is sent. */
-async function timedRegistrations (baseUrl: string, count: number): Promise<void> {
-  const start = monotonicMs()
+/**
+ * Registers `count` new instances one at a time, each stamped with the moment its POST is sent;
+ * the next one goes `PAUSE_MS` after every subscriber has the previous one, so each delay is that
+ * of one fan-out, not of a queue of them.
+ */
+async function timedRegistrations (baseUrl: string, count: number, subscribers: Subscribers): Promise<void> {
   for (let index = 0; index < count; index++) {
-    const wait = start + index * SPACING_MS - monotonicMs()
-    if (wait > 0) await sleep(wait)
     // Far from the heartbeat fleet's indices, so each is a new instance.
     const probe = instance(1_000_000 + index, 7, { sentAt: monotonicMs().toFixed(3) })
     const response = await request(`${baseUrl}${instancePath(probe.id)}`, { method: 'POST', headers: { authorization: AUTHORIZATION }, body: probe.body })
     if (response.status !== 201) throw new Error(`POST ${instancePath(probe.id)} answered ${response.status}`)
+    await subscribers.delivered(probe.id)
+    await sleep(PAUSE_MS)
   }
 }
 
@@ -102,8 +122,8 @@ export const fanout: Suite = {
         config, log)
       const afterLoad = await subscribers.report()
 
-      log(`  ${config.registrations} registrations, ${SPACING_MS} ms apart`)
-      await timedRegistrations(withSubscribers.url, config.registrations)
+      log(`  ${config.registrations} registrations, each ${PAUSE_MS} ms after the last subscriber had the previous one`)
+      await timedRegistrations(withSubscribers.url, config.registrations, subscribers)
       const expected = config.registrations * afterLoad.open
       let delivered = await subscribers.report()
       for (let waited = 0; delivered.deliveries < expected && waited < 5_000; waited += 250) {
@@ -146,7 +166,7 @@ export const fanout: Suite = {
           ]
         }
       ]
-      return { figures, tables, data: { ready, comparison: result, afterLoad, delivered, spacingMs: SPACING_MS } }
+      return { figures, tables, data: { ready, comparison: result, afterLoad, delivered, pauseMs: PAUSE_MS } }
     } finally {
       await subscribers?.close()
       await stopAll([withSubscribers, without])
