@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { isErrorBody, LunaError, LunaNetworkError } from './errors.js'
 
 export const DEFAULT_PREFIX = '/registry/v1'
@@ -68,6 +70,20 @@ function parseJson (text: string): { ok: boolean, value: unknown } {
   }
 }
 
+async function * chunks (response: Response): AsyncIterable<Uint8Array> {
+  if (response.body === null) return
+  const reader = response.body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}
+
 function isTimeout (error: unknown): boolean {
   return error instanceof Error && error.name === 'TimeoutError'
 }
@@ -79,6 +95,7 @@ export class Transport {
   readonly timeout: number
   readonly #authorization: string | undefined
   readonly #fetch: typeof globalThis.fetch
+  readonly #customFetch: boolean
 
   constructor (options: TransportOptions) {
     const { base, authorization } = parseRegistryUrl(options.url, options.prefix ?? DEFAULT_PREFIX)
@@ -87,6 +104,7 @@ export class Transport {
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT
     if (!(this.timeout > 0)) throw new TypeError(`luna-client: timeout must be a positive number of milliseconds, got ${this.timeout}`)
     this.#fetch = options.fetch ?? globalThis.fetch
+    this.#customFetch = options.fetch !== undefined
   }
 
   headers (extra: Record<string, string> = {}): Record<string, string> {
@@ -112,43 +130,79 @@ export class Transport {
     }
     const parsed = parseJson(text)
     if (response.ok && parsed.ok) return { status: response.status, body: parsed.value as T }
-    throw this.#answerError(method, url, response, text)
+    throw this.#answerError(method, url, response.status, response.statusText, text)
   }
 
   /**
-   * Opens `path` as a stream of Server-Sent Events; the caller reads the body and ends it with
-   * `controller`. Only the wait for the response headers is bounded by `timeout`.
+   * Opens `path` as a stream of Server-Sent Events and resolves with its body once the headers
+   * are in; `controller` ends it. Only the wait for the headers is bounded by `timeout`.
    */
-  async stream (path: string, controller: AbortController): Promise<Response> {
+  async stream (path: string, controller: AbortController): Promise<AsyncIterable<Uint8Array>> {
     const url = this.base + path
-    let timedOut = false
+    try {
+      return this.#customFetch ? await this.#fetchStream(url, controller) : await this.#httpStream(url, controller)
+    } catch (error) {
+      if (error instanceof LunaError || error instanceof LunaNetworkError) throw error
+      throw this.networkError('GET', url, error)
+    }
+  }
+
+  /**
+   * node:http rather than fetch: the fetch of Node 20 (undici 6), once a streaming response is
+   * aborted, opens a spare connection that never serves a request, and a registry shutting down
+   * waits for it. A request of its own, without an agent, ends with its socket.
+   */
+  async #httpStream (url: string, controller: AbortController): Promise<AsyncIterable<Uint8Array>> {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest
+    return await new Promise((resolve, reject) => {
+      const req = request(url, { headers: this.headers({ accept: 'text/event-stream' }), signal: controller.signal, agent: false }, (res) => {
+        clearTimeout(timer)
+        const status = res.statusCode ?? 0
+        if (status >= 200 && status < 300) {
+          resolve(res)
+          return
+        }
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => { text += chunk })
+        res.on('end', () => { reject(this.#answerError('GET', url, status, res.statusMessage ?? '', text)) })
+        res.on('error', reject)
+      })
+      const timer = setTimeout(() => {
+        req.destroy(new LunaNetworkError(`GET ${url}: no answer within ${this.timeout} ms`, 'LUNA_CLIENT_TIMEOUT', undefined))
+      }, this.timeout)
+      // Later errors (a reset while streaming) reach the reader through the response.
+      req.on('error', (error) => {
+        clearTimeout(timer)
+        reject(error)
+      })
+      req.end()
+    })
+  }
+
+  async #fetchStream (url: string, controller: AbortController): Promise<AsyncIterable<Uint8Array>> {
     const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort(new DOMException(`no answer within ${this.timeout} ms`, 'TimeoutError'))
+      controller.abort(new LunaNetworkError(`GET ${url}: no answer within ${this.timeout} ms`, 'LUNA_CLIENT_TIMEOUT', undefined))
     }, this.timeout)
     try {
-      const response = await this.#fetch(url, {
-        headers: this.headers({ accept: 'text/event-stream' }),
-        signal: controller.signal
-      })
-      if (response.ok) return response
-      throw this.#answerError('GET', url, response, await response.text())
+      const response = await this.#fetch(url, { headers: this.headers({ accept: 'text/event-stream' }), signal: controller.signal })
+      if (!response.ok) throw this.#answerError('GET', url, response.status, response.statusText, await response.text())
+      return chunks(response)
     } catch (error) {
-      if (error instanceof LunaError || (controller.signal.aborted && !timedOut)) throw error
-      throw this.networkError('GET', url, error)
+      throw controller.signal.reason instanceof LunaNetworkError ? controller.signal.reason : error
     } finally {
       clearTimeout(timer)
     }
   }
 
-  #answerError (method: string, url: string, response: Response, text: string): LunaError {
+  #answerError (method: string, url: string, status: number, statusText: string, text: string): LunaError {
     const parsed = parseJson(text)
-    if (isErrorBody(parsed.value)) return new LunaError({ error: response.statusText, ...parsed.value })
+    if (isErrorBody(parsed.value)) return new LunaError({ error: statusText, ...parsed.value })
     return new LunaError({
-      statusCode: response.status,
+      statusCode: status,
       code: 'LUNA_CLIENT_UNEXPECTED_RESPONSE',
-      error: response.statusText,
-      message: `${method} ${url} answered ${response.status} ${response.statusText}: ${text.slice(0, 200)}`
+      error: statusText,
+      message: `${method} ${url} answered ${status} ${statusText}: ${text.slice(0, 200)}`
     })
   }
 

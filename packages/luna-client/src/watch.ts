@@ -129,40 +129,38 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const path = this.service === undefined ? '/events' : `/events?service=${encodeURIComponent(this.service)}`
     let failure: LunaClientError | undefined
     try {
-      const response = await this.#transport.stream(path, controller)
-      await this.#read(response, controller)
+      await this.#read(await this.#transport.stream(path, controller), controller)
     } catch (error) {
       if (this.#closed) return
-      failure = error instanceof LunaError || error instanceof LunaNetworkError
-        ? error
+      // The idle timer aborts with the error to report; anything else is the request's own.
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : error
+      failure = reason instanceof LunaError || reason instanceof LunaNetworkError
+        ? reason
         : this.#transport.networkError('GET', this.#transport.base + path, error)
     }
     if (this.#closed) return
     const wasConnected = this.#connected
     this.#connected = false
     this.#failures++
-    const retryIn = Math.min(this.#maxDelay, Math.max(this.#retryHint, backoff(this.#failures, this.#initialDelay, this.#maxDelay, this.#jitter)))
+    // The stream's `retry:` hint is the registry's wish: never sooner than that.
+    const retryIn = Math.max(this.#retryHint, backoff(this.#failures, this.#initialDelay, this.#maxDelay, this.#jitter))
     // Reconnecting is what a watch is for: this timer keeps the process alive until close().
     this.#timer = setTimeout(() => { this.#connect() }, retryIn)
     if (wasConnected) notify(this, 'disconnected', { error: failure, retryIn })
     if (failure !== undefined) notify(this, 'error', failure, { retryIn })
   }
 
-  async #read (response: Response, controller: AbortController): Promise<void> {
-    if (response.body === null) return
-    const reader = response.body.getReader()
+  async #read (body: AsyncIterable<Uint8Array>, controller: AbortController): Promise<void> {
     const decoder = new TextDecoder()
     const parser = new SseParser()
     const idle = setTimeout(() => {
-      const message = `GET ${response.url}: the event stream was silent for ${this.#idleTimeout} ms`
+      const message = `GET ${this.#transport.base}/events: the event stream was silent for ${this.#idleTimeout} ms`
       controller.abort(new LunaNetworkError(message, 'LUNA_CLIENT_TIMEOUT', undefined))
     }, this.#idleTimeout).unref()
     try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) return
+      for await (const chunk of body) {
         idle.refresh()
-        for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+        for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
           if (parser.retry !== undefined) this.#retryHint = parser.retry
           this.#handle(event.event, event.data, event.id)
         }
