@@ -119,4 +119,7 @@ async function main (): Promise<void> {
   if (outcomes.some((outcome) => outcome.error !== undefined)) process.exitCode = 1
 }
 
+// An interrupted run still stops its servers: exiting runs the handler of processes.ts.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130))
+
 await main()

@@ -48,7 +48,8 @@ export const heartbeats: Suite = {
       ]
       return {
         figures,
-        tables: [roundsTable(`heartbeats, ${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances`, result)],
+        tables: [roundsTable(`${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances, ` +
+          `${Math.min(...bodyBytes)}–${Math.max(...bodyBytes)}-byte bodies`, result)],
         data: {
           connections: config.connections,
           duration: config.duration,
