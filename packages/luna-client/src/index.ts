@@ -6,7 +6,8 @@ export {
   Registration,
   type FailureDetails,
   type RegisterOptions,
-  type RegistrationEvents
+  type RegistrationEvents,
+  type StopOnSignalsOptions
 } from './registration.js'
 export { DEFAULT_PREFIX, DEFAULT_TIMEOUT } from './transport.js'
 export { Watcher, type SnapshotEvent, type WatchEvent, type WatcherEvents, type WatchListener, type WatchOptions } from './watch.js'

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { constants } from 'node:os'
 import { backoff, checkDelay, checkJitter, jittered } from './backoff.js'
 import { isTransient, LunaError, type LunaClientError } from './errors.js'
 import { notify } from './notify.js'
@@ -22,8 +23,19 @@ export interface RegisterOptions {
     /** Default: `heartbeatInterval`, so that the instance is back within one interval of the registry. */
     maxDelay?: number
   }
-  /** `true` calls `stopOnSignals()` (SIGTERM and SIGINT); or the signals to stop on. Default `false`. */
-  stopOnSignals?: boolean | NodeJS.Signals[]
+  /** `true` calls `stopOnSignals()`; an object calls it with those options. Default `false`. */
+  stopOnSignals?: boolean | StopOnSignalsOptions
+}
+
+export interface StopOnSignalsOptions {
+  /** Default `['SIGTERM', 'SIGINT']`. */
+  signals?: NodeJS.Signals[]
+  /**
+   * Whether to end the process once deregistered. Default `true`. `false` when the application
+   * handles the signal itself and exits when it is done (call `await handle.deregister()` there,
+   * or leave it to this handler).
+   */
+  exit?: boolean
 }
 
 /** What a failure was doing, and when the handle tries again (`undefined`: it will not). */
@@ -94,7 +106,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.#maxDelay = checkDelay('backoff.maxDelay', options.backoff?.maxDelay ?? this.heartbeatInterval)
     this.#initialDelay = checkDelay('backoff.initialDelay', options.backoff?.initialDelay ?? Math.min(this.#maxDelay, this.heartbeatInterval / 10))
     if (options.stopOnSignals !== undefined && options.stopOnSignals !== false) {
-      this.stopOnSignals(options.stopOnSignals === true ? undefined : options.stopOnSignals)
+      this.stopOnSignals(options.stopOnSignals === true ? {} : options.stopOnSignals)
     }
     this.#now()
   }
@@ -156,27 +168,32 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   }
 
   /**
-   * On the first of `signals` (default SIGTERM and SIGINT): deregisters, then lets the signal do
-   * what it would have done without this handler. With no other listener for it, the signal is
-   * raised again, so the process ends as the signal ends it (exit status 143 for SIGTERM); when
-   * the application listens too, it decides when to exit (after `await handle.deregister()`).
+   * On the first of `signals` (default SIGTERM and SIGINT): removes its listeners, deregisters,
+   * then ends the process as the signal would have — by raising it again when nothing else
+   * listens for it (a shell then reports 143 for SIGTERM, 130 for SIGINT), or else with
+   * `process.exit(128 + signal number)`, the same status. Other listeners are no proof that
+   * someone will exit: libraries listen for signals only to clean up. With `exit: false` it only
+   * deregisters and the application exits when it is done. A second signal while deregistering
+   * finds no listener of this handle: with no other listener, it ends the process at once.
    */
-  stopOnSignals (signals: NodeJS.Signals[] = DEFAULT_SIGNALS): this {
+  stopOnSignals (options: StopOnSignalsOptions = {}): this {
     if (this.#stopped) return this
-    for (const signal of signals) {
+    const exit = options.exit ?? true
+    for (const signal of options.signals ?? DEFAULT_SIGNALS) {
       if (this.#signals.some(([known]) => known === signal)) continue
-      const listener = (): void => { this.#onSignal(signal) }
+      const listener = (): void => { this.#onSignal(signal, exit) }
       this.#signals.push([signal, listener])
       process.on(signal, listener)
     }
     return this
   }
 
-  #onSignal (signal: NodeJS.Signals): void {
+  #onSignal (signal: NodeJS.Signals, exit: boolean): void {
     this.#removeSignalListeners()
     this.deregister().then(() => {
-      // Nobody else handles it: do what the signal would have done.
+      if (!exit) return
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+      else process.exit(128 + (constants.signals[signal] ?? 0))
     })
   }
 
