@@ -17,7 +17,7 @@ t.test('credentials in the URL become basic auth, decoded', async (t) => {
   t.match(error, { statusCode: 401, code: /UNAUTHORIZED|AUTHORIZATION/, error: 'Unauthorized' })
 
   const anonymous = createLunaClient(`http://127.0.0.1:${registry.port}`)
-  await t.rejects(anonymous.services(), { statusCode: 401 })
+  await t.rejects(anonymous.services(), { name: 'LunaError', statusCode: 401 })
 
   const withAuth = createLunaClient({ url: `http://ops:nope@127.0.0.1:${registry.port}`, auth: credentials })
   t.same(await withAuth.services(), [], '`auth` wins over the URL\'s credentials')

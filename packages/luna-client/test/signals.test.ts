@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { until } from '../../../test-support/until.js'
 import { createLunaClient, type InstanceView } from '../src/index.js'
 import { startRegistry, type TestRegistry } from './helpers.js'
@@ -16,7 +16,7 @@ interface Service {
   exited: Promise<[number | null, NodeJS.Signals | null]>
 }
 
-function run (t: Tap.Test, registry: TestRegistry, mode: string): Service {
+function run (t: Test, registry: TestRegistry, mode: string): Service {
   // A plain node process: the test runner puts its loaders, which listen for signals too, into
   // NODE_OPTIONS of every node it sees spawned. `exec` keeps the pid, so signals reach node.
   const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$1"', process.execPath, fixture], {
