@@ -215,17 +215,6 @@ function overview () {
   const dirty = new Set()
   let query = ''
 
-  for (const row of tbody.rows) {
-    services.set(row.dataset.service, {
-      name: row.dataset.service,
-      instances: new Map(),
-      row,
-      summary: { status: row.classList.contains('down') ? 'DOWN' : 'UP' },
-      signature: '',
-      haystack: row.textContent.toLowerCase()
-    })
-  }
-
   const slim = (instance) => ({
     status: instance.status,
     version: instance.version,
@@ -256,6 +245,36 @@ function overview () {
       description: shorten(latest?.description ?? ''),
       downSince: status === 'DOWN' ? downSince : undefined
     }
+  }
+
+  const haystackOf = (summary) =>
+    [summary.name, summary.status, ...summary.versions.map((v) => v.version), summary.description].join(' ').toLowerCase()
+
+  /** What a row the server rendered shows, as `summarise` would say it: such a row is kept as it is. */
+  const read = (row) => {
+    const [name, status, numbers, versions, description] = row.cells
+    const [online, total] = numbers.textContent.split(' / ').map(Number)
+    const chips = [...versions.children]
+    const since = status.querySelector('time.for')
+    return {
+      name: name.textContent,
+      status: row.classList.contains('down') ? 'DOWN' : 'UP',
+      online,
+      total,
+      versions: chips.map((chip) => {
+        const count = chip.querySelector('.count')
+        return count === null
+          ? { version: chip.textContent, count: total }
+          : { version: chip.firstChild.nodeValue.slice(0, -1), count: Number(count.textContent.slice(1)) }
+      }),
+      description: description.textContent,
+      downSince: since === null ? undefined : since.dateTime
+    }
+  }
+
+  for (const row of tbody.rows) {
+    const summary = read(row)
+    services.set(summary.name, { name: summary.name, instances: new Map(), row, summary, signature: JSON.stringify(summary), haystack: haystackOf(summary) })
   }
 
   const fill = (row, summary) => {
@@ -322,7 +341,7 @@ function overview () {
       entry.row ??= h('tr')
       entry.summary = summary
       entry.signature = signature
-      entry.haystack = [summary.name, summary.status, ...summary.versions.map((v) => v.version), summary.description].join(' ').toLowerCase()
+      entry.haystack = haystackOf(summary)
       fill(entry.row, summary)
       entry.row.hidden = !matches(entry)
     }
