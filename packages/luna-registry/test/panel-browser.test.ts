@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { until } from '../../../test-support/until.js'
-import { chromiumAvailable, launchChromium, listen, record, type PageLog, type Registry } from './browser.js'
+import { chromiumAvailable, launchChromium, listen, record, type PageLog, type Registry } from './panel-chromium.js'
 import { PREFIX } from './helpers.js'
 
 const CREDENTIALS = { username: 'ops', password: 'full-moon' }
