@@ -164,7 +164,7 @@ t.test('missing options make ready() reject, naming the option', async (t) => {
   for (const [options, message] of cases) {
     const app = Fastify()
     app.register(lunaClientPlugin, options as never)
-    await t.rejects(app.ready(), { message })
+    await t.rejects(async () => { await app.ready() }, { message })
     await app.close()
   }
 })
