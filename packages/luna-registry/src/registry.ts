@@ -36,6 +36,9 @@ export interface LunaRegistryConfig {
   log?: FastifyBaseLogger
 }
 
+/** Events emitted in one go before the sweeper lets other work run. */
+const ANNOUNCE_SLICE = 100
+
 // The routes' bodies already passed the schema; these skip checking them a second time.
 export const kRegister = Symbol('luna-registry.register')
 export const kHeartbeat = Symbol('luna-registry.heartbeat')
@@ -79,7 +82,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   /** Whether anything here or elsewhere could want the events of a change. */
   get #observed (): boolean {
-    return this.#shared !== undefined || this.listenerCount('event') > 0
+    return this.#shared !== undefined || this.eventNames().length > 0
   }
 
   /** The id of the last event emitted; `0` before the first. */
@@ -280,16 +283,13 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   async #sweep (): Promise<void> {
     try {
       const now = this.now()
-      for (const record of await this.store.claimTimedOut(now - this.heartbeatTimeout)) {
-        // An instance that already said DOWN does not change status when it goes quiet.
-        if (record.status === 'OK') {
-          this.#emit(record, { type: 'status', previous: 'OK', status: 'DOWN', reason: 'timeout', instance: this.view(record, now) })
-        }
-      }
+      const timedOut = await this.store.claimTimedOut(now - this.heartbeatTimeout)
+      // An instance that already said DOWN does not change status when it goes quiet.
+      await this.#announce(timedOut.filter((record) => record.status === 'OK'), (record) =>
+        ({ type: 'status', previous: 'OK', status: 'DOWN', reason: 'timeout', instance: this.view(record, now) }))
       if (this.evictAfter > 0) {
-        for (const record of await this.store.evictTimedOut(now - this.heartbeatTimeout - this.evictAfter)) {
-          this.#emit(record, { type: 'evicted', instance: this.view(record, now) })
-        }
+        const evicted = await this.store.evictTimedOut(now - this.heartbeatTimeout - this.evictAfter)
+        await this.#announce(evicted, (record) => ({ type: 'evicted', instance: this.view(record, now) }))
       }
       if (this.#sweepFailing) this.#log?.info('luna-registry: sweeping works again')
       this.#sweepFailing = false
@@ -297,6 +297,18 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
       // Said once per outage, not once per tick.
       if (!this.#sweepFailing) this.#log?.warn({ err: error }, 'luna-registry: sweeping for missed heartbeats failed')
       this.#sweepFailing = true
+    }
+  }
+
+  /**
+   * Emits an event per record, unless no one listens. A mass timeout is announced in slices, so
+   * the event loop keeps serving heartbeats between them.
+   */
+  async #announce (records: Array<Readonly<InstanceRecord>>, fields: (record: Readonly<InstanceRecord>) => EventFields): Promise<void> {
+    if (!this.#observed) return
+    for (let i = 0; i < records.length; i++) {
+      if (i > 0 && i % ANNOUNCE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))
+      this.#emit(records[i]!, fields(records[i]!))
     }
   }
 

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
 import { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
@@ -25,9 +25,13 @@ const HealthSchema = {
  * Not yet listening: call `listen()`, or `inject()` in tests.
  */
 export function buildServer (options: BuildServerOptions = {}): FastifyInstance {
+  const level = options.logLevel ?? 'info'
   const app = Fastify({
+    // Every instance heartbeats every few seconds: a line per request drowns what matters at
+    // info. Requests are logged at debug and trace; errors and refusals at every level.
+    logController: new LogController({ disableRequestLogging: level !== 'debug' && level !== 'trace' }),
     logger: {
-      level: options.logLevel ?? 'info',
+      level,
       redact: { paths: REDACT, censor: '[redacted]' },
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     }

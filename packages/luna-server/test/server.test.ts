@@ -98,3 +98,14 @@ t.test('the logs never carry the credentials', async (t) => {
   t.notMatch(log, bad.slice('Basic '.length))
   t.notMatch(log, Buffer.from(PASSWORD).toString('base64'))
 })
+
+t.test('at info, requests are not logged one by one; at debug they are', async (t) => {
+  for (const [logLevel, logged] of [['info', false], ['debug', true]] as const) {
+    const lines: string[] = []
+    const app = buildServer({ logLevel, logStream: { write: (line) => { lines.push(line) } } })
+    await app.inject({ method: 'PUT', url: '/registry/v1/instances/billing:h:1', headers: { authorization: basic('admin', '') }, payload: instance })
+    await app.close()
+    t.equal(lines.some((line) => line.includes('incoming request')), logged, `${logLevel}: request lines ${logged ? 'shown' : 'left out'}`)
+    t.ok(lines.some((line) => line.includes('is not registered')), `${logLevel}: the refused heartbeat is still logged`)
+  }
+})

@@ -21,9 +21,16 @@ function frame (type: string, id: number, data: unknown): string {
  * `GET /events`: Server-Sent Events. Each connection gets a `snapshot` of the service views,
  * then every change as it happens, optionally only those of `?service=name`.
  */
+interface Subscriber {
+  res: ServerResponse
+  service: string | undefined
+  /** Events that arrived while the snapshot was read; `undefined` once it is sent. */
+  queued: RegistryEvent[] | undefined
+}
+
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const streams = new Set<ServerResponse>()
+  const subscribers = new Set<Subscriber>()
 
   // A slow reader is dropped rather than buffered for without bound.
   const send = (res: ServerResponse, chunk: string): void => {
@@ -35,28 +42,43 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     }
   }
 
+  // One listener for every subscriber, and each event serialised once however many there are.
+  // It is attached only while someone subscribes: with no listener the registry builds no events.
+  const onEvent = (event: RegistryEvent): void => {
+    let chunk: string | undefined
+    for (const subscriber of subscribers) {
+      if (subscriber.service !== undefined && subscriber.service !== event.service) continue
+      if (subscriber.queued !== undefined) subscriber.queued.push(event)
+      else send(subscriber.res, chunk ??= frame(event.type, event.id, event))
+    }
+  }
+  const join = (subscriber: Subscriber): void => {
+    if (subscribers.size === 0) registry.on('event', onEvent)
+    subscribers.add(subscriber)
+  }
+  const leave = (subscriber: Subscriber): void => {
+    if (subscribers.delete(subscriber) && subscribers.size === 0) registry.off('event', onEvent)
+  }
+
   const timer = setInterval(() => {
-    for (const res of streams) send(res, ': keep-alive\n\n')
+    for (const { res } of subscribers) send(res, ': keep-alive\n\n')
   }, keepAlive).unref()
 
   // Streams never end by themselves: end them, or the server would wait for them when closing.
   fastify.addHook('preClose', async () => {
     clearInterval(timer)
-    for (const res of streams) res.end()
-    streams.clear()
+    for (const subscriber of subscribers) {
+      subscriber.res.end()
+      leave(subscriber)
+    }
   })
 
   app.get('/events', { schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
     const { service } = request.query
     const res = reply.raw
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
-    let queued: RegistryEvent[] | undefined = []
-    const onEvent = (event: RegistryEvent): void => {
-      if (service !== undefined && event.service !== service) return
-      if (queued !== undefined) queued.push(event)
-      else send(res, frame(event.type, event.id, event))
-    }
-    registry.on('event', onEvent)
+    const subscriber: Subscriber = { res, service, queued: [] }
+    join(subscriber)
     const snapshotId = registry.lastEventId
     let services
     try {
@@ -65,18 +87,13 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
         : [await registry.getService(service)].filter((view) => view !== undefined)
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.
-      registry.off('event', onEvent)
+      leave(subscriber)
       throw error
     }
 
     reply.hijack()
-    const close = (): void => {
-      registry.off('event', onEvent)
-      streams.delete(res)
-    }
-    if (res.destroyed) return close()
-    res.on('close', close)
-    streams.add(res)
+    if (res.destroyed) return leave(subscriber)
+    res.on('close', () => leave(subscriber))
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -84,7 +101,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       'x-accel-buffering': 'no'
     })
     send(res, `retry: 2000\n${frame('snapshot', snapshotId, services)}`)
-    for (const event of queued) send(res, frame(event.type, event.id, event))
-    queued = undefined
+    for (const event of subscriber.queued!) send(res, frame(event.type, event.id, event))
+    subscriber.queued = undefined
   })
 }
