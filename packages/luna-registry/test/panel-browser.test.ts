@@ -270,6 +270,26 @@ if (chromiumAvailable(t)) {
     await check('service page, live')
   })
 
+  t.test('a page of another origin cannot deregister or register, even with the operator logged in', async (t) => {
+    const target = 'orders:10.0.0.7:8080'
+    // Another origin on the same machine (localhost, not 127.0.0.1), in the operator's browser.
+    const attacker = await context.newPage()
+    t.teardown(() => attacker.close())
+    const evil = `${registry.origin.replace('127.0.0.1', 'localhost')}/attack`
+    await attacker.route(evil, async (route) => await route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>elsewhere</title>' }))
+    await attacker.goto(evil)
+    const attempt = async (init: string): Promise<string> => await attacker.evaluate(`fetch(${JSON.stringify(`${registry.base}/instances/`)} + ${init})
+      .then((res) => 'answered ' + res.status + ' ' + res.type, (error) => 'refused: ' + error.message)`) as string
+    t.match(await attempt(`${JSON.stringify(target)}, { method: 'DELETE', credentials: 'include', headers: { 'x-luna-panel': '1' } }`), /^refused/, "the panel's own request, sent from elsewhere: refused")
+    t.match(await attempt(`${JSON.stringify(target)}, { method: 'DELETE', credentials: 'include' }`), /^refused/, 'a DELETE needs a preflight, which fails')
+    const body = JSON.stringify(JSON.stringify({ name: 'evil', version: '1', status: 'OK', url: 'http://10.6.6.6/' }))
+    // A simple request needs no preflight: whatever becomes of it, it cannot be JSON, so it changes nothing.
+    t.comment(`a plain-text POST from elsewhere: ${await attempt(`'evil:10.6.6.6:80', { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: ${body} }`)}`)
+    const check = async (id: string): Promise<number> => (await fetch(`${registry.base}/instances/${id}`, { headers: { authorization: registry.authorization } })).status
+    t.equal(await check(target), 200, 'the instance is still registered')
+    t.equal(await check('evil:10.6.6.6:80'), 404, 'and nothing was registered: the registry takes JSON only')
+  })
+
   t.test('1 000 services: an event changes its own row and leaves the others alone', async (t) => {
     const big = await listen({ auth: CREDENTIALS })
     t.teardown(() => big.app.close())
