@@ -84,6 +84,13 @@ async function * chunks (response: Response): AsyncIterable<Uint8Array> {
   }
 }
 
+const STALE_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
+
+function isStaleConnection (error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined
+  return typeof cause === 'object' && cause !== null && STALE_CONNECTION.has(String((cause as { code?: unknown }).code))
+}
+
 function isTimeout (error: unknown): boolean {
   return error instanceof Error && error.name === 'TimeoutError'
 }
@@ -115,22 +122,34 @@ export class Transport {
   async request<T> (method: string, path: string, body?: unknown): Promise<Answer<T>> {
     const url = this.base + path
     const payload = body === undefined ? null : JSON.stringify(body)
-    let response: Response
-    let text: string
+    let sent: { response: Response, text: string }
     try {
-      response = await this.#fetch(url, {
-        method,
-        headers: this.headers(payload === null ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' }),
-        body: payload,
-        signal: AbortSignal.timeout(this.timeout)
-      })
-      text = await response.text()
+      sent = await this.#send(method, url, payload)
     } catch (error) {
-      throw this.networkError(method, url, error)
+      // A kept-alive connection the registry closed (it restarted, or timed the connection
+      // out) fails before anything was processed. Every request here is idempotent (POST
+      // creates or replaces), so it is sent again once, at once, on a new connection.
+      if (!isStaleConnection(error)) throw this.networkError(method, url, error)
+      try {
+        sent = await this.#send(method, url, payload)
+      } catch (again) {
+        throw this.networkError(method, url, again)
+      }
     }
+    const { response, text } = sent
     const parsed = parseJson(text)
     if (response.ok && parsed.ok) return { status: response.status, body: parsed.value as T }
     throw this.#answerError(method, url, response.status, response.statusText, text)
+  }
+
+  async #send (method: string, url: string, payload: string | null): Promise<{ response: Response, text: string }> {
+    const response = await this.#fetch(url, {
+      method,
+      headers: this.headers(payload === null ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' }),
+      body: payload,
+      signal: AbortSignal.timeout(this.timeout)
+    })
+    return { response, text: await response.text() }
   }
 
   /**

@@ -144,3 +144,20 @@ t.test('a fetch of one\'s own is used for every request, with the headers', asyn
   t.same(await client.services(), [])
   t.same(seen, [['http://registry.internal:4000/registry/v1/services', `Basic ${Buffer.from('admin:').toString('base64')}`, 'application/json']], 'a blank password is still basic auth')
 })
+
+t.test('after a registry restart, a kept-alive connection it closed does not fail the next request', async (t) => {
+  const registry = await startRegistry(t)
+  const client = createLunaClient(registry.url)
+  // Another instance heartbeating keeps the registry busy while it closes, as in real life.
+  const busy = createLunaClient(registry.url)
+  t.teardown(async () => { await busy.close() })
+  for (let round = 0; round < 6; round++) {
+    const handle = busy.register(instanceInfo, { heartbeatInterval: 50 })
+    await handle.ready()
+    t.ok(await client.instance('orders:127.0.0.1:8080'), `round ${round}: the connection is in use`)
+    await registry.stop()
+    await registry.start()
+    t.equal(await client.instance('nobody:127.0.0.1:1'), undefined, `round ${round}: the first request after the restart is answered`)
+    await handle.deregister()
+  }
+})

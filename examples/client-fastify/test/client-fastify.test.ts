@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance } from 'fastify'
+import { createLunaClient, type InstanceView } from 'luna-client'
+import { buildServer } from 'luna-server'
+import t from 'tap'
+import { until } from '../../../test-support/until.js'
+import { buildApp } from '../src/app.js'
+
+const exampleDir = fileURLToPath(new URL('..', import.meta.url))
+const credentials = { username: 'ops', password: 's3cret' }
+// A fresh node process can take seconds to start on a busy machine; behaviour gets its own bounds.
+const STARTUP = 20_000
+const HEARTBEAT = 200
+
+async function startRegistry (port = 0): Promise<FastifyInstance> {
+  const registry = buildServer({ ...credentials, logLevel: 'silent' })
+  await registry.listen({ port, host: '127.0.0.1' })
+  return registry
+}
+
+t.test('run for real: registers, is discovered, goes DOWN and back, survives a registry restart, leaves on SIGTERM', async (t) => {
+  let registry = await startRegistry()
+  const registryPort = (registry.server.address() as AddressInfo).port
+  t.teardown(async () => { await registry.close() })
+  const luna = createLunaClient(`http://${credentials.username}:${credentials.password}@127.0.0.1:${registryPort}`)
+  t.teardown(async () => { await luna.close() })
+
+  const child = spawn(process.execPath, ['dist/index.js'], {
+    cwd: exampleDir,
+    env: { ...process.env, PORT: '0', LUNA_URL: luna.url.replace('http://', `http://${credentials.username}:${credentials.password}@`), HEARTBEAT_INTERVAL: String(HEARTBEAT) },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
+  const exited = once(child, 'exit')
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+
+  const base = await until('the service prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], STARTUP)
+  const id = `catalog:127.0.0.1:${new URL(base).port}`
+  const registered = await until('the registry lists the service', async () => await luna.instance(id))
+  t.match(registered, { name: 'catalog', status: 'OK', url: `${base}/`, description: 'Lists what we sell', metadata: { runtime: /^node v/ } })
+  t.match(await luna.pick('catalog'), { instanceId: id }, 'others find it with pick')
+
+  t.same(await (await fetch(`${base}/`)).json(), { service: 'catalog', instanceId: id })
+  t.match(await (await fetch(`${base}/items`)).json(), [{ sku: 'TEL-1' }, { sku: 'MAP-3' }])
+  t.same(await (await fetch(`${base}/peers`)).json(), [{ instanceId: id, status: 'OK', url: `${base}/` }], 'it asks the registry about its peers')
+
+  const put = async (status: string): Promise<Response> => await fetch(`${base}/status`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status })
+  })
+  t.same(await (await put('DOWN')).json(), { status: 'DOWN' })
+  t.match(await luna.instance(id), { status: 'DOWN', reportedStatus: 'DOWN' }, 'DOWN in the registry at once')
+  await t.rejects(luna.pick('catalog'), { statusCode: 503 }, 'and out of rotation')
+  t.same(await (await put('OK')).json(), { status: 'OK' })
+
+  await registry.close()
+  registry = await startRegistry(registryPort)
+  const restarted = Date.now()
+  const back = await until('the service is registered again', async () => await luna.instance(id), 2000)
+  t.ok(Date.now() - restarted <= HEARTBEAT + 300, `back ${Date.now() - restarted} ms after the registry restarted (heartbeat every ${HEARTBEAT} ms)`)
+  t.equal((back as InstanceView).status, 'OK')
+
+  child.kill('SIGTERM')
+  const signalled = Date.now()
+  await until('the service leaves the registry', async () => await luna.instance(id) === undefined ? true : undefined, 1000)
+  t.ok(Date.now() - signalled < 1000, `gone ${Date.now() - signalled} ms after SIGTERM`)
+  let timer: NodeJS.Timeout | undefined
+  const [code] = await Promise.race([
+    exited,
+    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output}`)) }, 5000) })
+  ]).finally(() => { clearTimeout(timer) })
+  t.equal(code, 0, 'closes and exits 0')
+  t.match(output, /luna-client: registered/)
+  t.match(output, /luna-client: deregistered/)
+  t.notMatch(output, /s3cret/, 'the logs never show the password')
+})
+
+t.test('buildApp: serves without a registry, and says so when asked to change its status before listening', async (t) => {
+  const app = await buildApp({ registry: 'http://127.0.0.1:1' })
+  t.teardown(async () => { await app.close() })
+  t.same((await app.inject('/')).json(), { service: 'catalog', instanceId: null })
+  t.equal((await app.inject('/items')).statusCode, 200)
+  const status = await app.inject({ method: 'PUT', url: '/status', payload: { status: 'DOWN' } })
+  t.equal(status.statusCode, 409)
+  const bad = await app.inject({ method: 'PUT', url: '/status', payload: { status: 'down' } })
+  t.equal(bad.statusCode, 400)
+})
