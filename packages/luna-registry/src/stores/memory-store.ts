@@ -7,58 +7,59 @@ import type {
   RegistryStore
 } from '../store.js'
 
-function freeze (record: InstanceRecord): Readonly<InstanceRecord> {
-  // A private copy, frozen, so nothing the caller keeps or receives can change what is stored.
-  return Object.freeze({
-    ...record,
-    balancerOptions: Object.freeze({ ...record.balancerOptions }),
-    metadata: Object.freeze({ ...record.metadata })
-  })
+function copy (record: InstanceRecord): Readonly<InstanceRecord> {
+  // A private copy, so nothing the caller keeps can change what is stored. Records handed out
+  // are read-only by type; freezing them too would cost more than the rest of a heartbeat.
+  return { ...record, balancerOptions: { ...record.balancerOptions }, metadata: { ...record.metadata } }
 }
 
 /**
- * Instance ids in order of `lastHeartbeat`. A Map iterates in insertion order and every write
- * re-inserts at the end, so with a clock that moves forward the order is the deadline order for
- * free, and taking the expired ones costs only what is taken. A write that arrives out of order
- * (a clock stepped back, a record written with an old timestamp) is noted, and the next scan
- * sorts once.
+ * Instance ids with a time, oldest first: a heartbeat appends, a sweep takes from the front. With
+ * a clock that moves forward, appending keeps the order for free and taking costs only what is
+ * taken. Entries are never searched for: one that a later heartbeat or a removal made stale is
+ * recognised and skipped by the store when it comes out. (Moving an id to the back of a Map
+ * instead costs time in proportion to the Map's size when one id is moved again and again.)
+ * An entry older than the newest (a clock stepped back, a record written with an old
+ * timestamp) is noted, and the next take sorts once.
  */
-class DeadlineQueue {
-  readonly #entries = new Map<string, number>()
-  #last = -Infinity
+class TimeQueue {
+  #ids: string[] = []
+  #times: number[] = []
+  #head = 0
+  #newest = -Infinity
   #sorted = true
 
-  add (id: string, at: number): void {
-    this.#entries.delete(id)
-    this.#entries.set(id, at)
-    if (at < this.#last) this.#sorted = false
-    else this.#last = at
+  push (id: string, at: number): void {
+    this.#ids.push(id)
+    this.#times.push(at)
+    if (at < this.#newest) this.#sorted = false
+    else this.#newest = at
   }
 
-  delete (id: string): void {
-    this.#entries.delete(id)
-  }
-
-  has (id: string): boolean {
-    return this.#entries.has(id)
-  }
-
-  /** Removes and returns the ids whose time is at or before `before`. */
-  takeUntil (before: number): string[] {
+  /** Removes and returns the entries whose time is at or before `before`, oldest first. */
+  takeUntil (before: number): Array<[string, number]> {
     if (!this.#sorted) this.#sort()
-    const taken: string[] = []
-    for (const [id, at] of this.#entries) {
-      if (at > before) break
-      taken.push(id)
+    const taken: Array<[string, number]> = []
+    while (this.#head < this.#times.length && this.#times[this.#head]! <= before) {
+      taken.push([this.#ids[this.#head]!, this.#times[this.#head]!])
+      this.#head++
     }
-    for (const id of taken) this.#entries.delete(id)
+    // Drop the taken prefix once it is most of the arrays.
+    if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
+      this.#ids = this.#ids.slice(this.#head)
+      this.#times = this.#times.slice(this.#head)
+      this.#head = 0
+    }
     return taken
   }
 
   #sort (): void {
-    const entries = [...this.#entries].sort((a, b) => a[1] - b[1])
-    this.#entries.clear()
-    for (const [id, at] of entries) this.#entries.set(id, at)
+    const order = Array.from({ length: this.#ids.length - this.#head }, (_, i) => i + this.#head)
+      .sort((a, b) => this.#times[a]! - this.#times[b]!)
+    this.#ids = order.map((i) => this.#ids[i]!)
+    this.#times = order.map((i) => this.#times[i]!)
+    this.#head = 0
+    this.#newest = this.#times.at(-1) ?? -Infinity
     this.#sorted = true
   }
 }
@@ -71,15 +72,17 @@ class DeadlineQueue {
 export class MemoryStore implements RegistryStore {
   readonly #instances = new Map<string, Readonly<InstanceRecord>>()
   readonly #byService = new Map<string, Map<string, Readonly<InstanceRecord>>>()
-  /** Instances not yet handed out as timed out. */
-  readonly #live = new DeadlineQueue()
+  /** Every registration and heartbeat, by time: the candidates for a timeout. */
+  readonly #live = new TimeQueue()
   /** Instances handed out as timed out, waiting for a heartbeat or for eviction. */
-  readonly #timedOut = new DeadlineQueue()
+  readonly #claimed = new Set<string>()
+  /** The claims, by time: the candidates for eviction. */
+  readonly #timedOut = new TimeQueue()
 
   async register (record: InstanceRecord): Promise<RegisterResult> {
-    const stored = freeze(record)
+    const stored = copy(record)
     const previous = this.#instances.get(stored.instanceId)
-    const timedOut = this.#timedOut.has(stored.instanceId)
+    const timedOut = this.#claimed.has(stored.instanceId)
     this.#put(stored)
     return previous === undefined
       ? { created: true, instance: stored, timedOut }
@@ -93,8 +96,8 @@ export class MemoryStore implements RegistryStore {
     if (update.status === 'DOWN' && previous.status === 'DOWN' && previous.reportedDownSince !== undefined) {
       record.reportedDownSince = previous.reportedDownSince
     }
-    const instance = freeze(record)
-    const timedOut = this.#timedOut.has(update.instanceId)
+    const instance = copy(record)
+    const timedOut = this.#claimed.has(update.instanceId)
     this.#put(instance)
     return { instance, previous, timedOut }
   }
@@ -103,8 +106,7 @@ export class MemoryStore implements RegistryStore {
     const previous = this.#instances.get(instanceId)
     if (previous === undefined) return false
     this.#instances.delete(instanceId)
-    this.#live.delete(instanceId)
-    this.#timedOut.delete(instanceId)
+    this.#claimed.delete(instanceId)
     const service = this.#byService.get(previous.name)!
     service.delete(instanceId)
     if (service.size === 0) this.#byService.delete(previous.name)
@@ -121,16 +123,26 @@ export class MemoryStore implements RegistryStore {
   }
 
   async claimTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>> {
-    return this.#live.takeUntil(before).map((id) => {
-      const record = this.#instances.get(id)!
-      this.#timedOut.add(id, record.lastHeartbeat)
-      return record
-    })
+    const claimed: Array<Readonly<InstanceRecord>> = []
+    for (const [id, at] of this.#live.takeUntil(before)) {
+      const record = this.#instances.get(id)
+      // Stale entries: removed since, heartbeated since, or already handed out.
+      if (record === undefined || record.lastHeartbeat !== at || this.#claimed.has(id)) continue
+      this.#claimed.add(id)
+      this.#timedOut.push(id, at)
+      claimed.push(record)
+    }
+    return claimed
   }
 
   async evictTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>> {
-    const evicted = this.#timedOut.takeUntil(before).map((id) => this.#instances.get(id)!)
-    for (const record of evicted) await this.remove(record.instanceId)
+    const evicted: Array<Readonly<InstanceRecord>> = []
+    for (const [id, at] of this.#timedOut.takeUntil(before)) {
+      const record = this.#instances.get(id)
+      if (record === undefined || record.lastHeartbeat !== at || !this.#claimed.has(id)) continue
+      await this.remove(id)
+      evicted.push(record)
+    }
     return evicted
   }
 
@@ -139,8 +151,8 @@ export class MemoryStore implements RegistryStore {
 
   #put (record: Readonly<InstanceRecord>): void {
     this.#instances.set(record.instanceId, record)
-    this.#timedOut.delete(record.instanceId)
-    this.#live.add(record.instanceId, record.lastHeartbeat)
+    this.#claimed.delete(record.instanceId)
+    this.#live.push(record.instanceId, record.lastHeartbeat)
     let service = this.#byService.get(record.name)
     if (service === undefined) {
       service = new Map()
