@@ -58,7 +58,7 @@ t.test('run for real: registers, is discovered, goes DOWN and back, survives a r
   })
   t.same(await (await put('DOWN')).json(), { status: 'DOWN' })
   t.match(await luna.instance(id), { status: 'DOWN', reportedStatus: 'DOWN' }, 'DOWN in the registry at once')
-  await t.rejects(luna.pick('catalog'), { statusCode: 503 }, 'and out of rotation')
+  await t.rejects(luna.pick('catalog'), { name: 'LunaError', statusCode: 503 }, 'and out of rotation')
   t.same(await (await put('OK')).json(), { status: 'OK' })
 
   await registry.close()

@@ -71,8 +71,8 @@ export function instanceIdFor (info: InstanceInfo): string {
 
 /**
  * A registered instance: registers, heartbeats on a timer, registers again when the registry has
- * forgotten it, backs off while the registry is away, and deregisters when told to. Its promises
- * never reject and its timers never keep the process alive.
+ * forgotten it, backs off while the registry is away, and deregisters when told to. Only `ready()`
+ * ever rejects, and its timers never keep the process alive.
  */
 export class Registration extends EventEmitter<RegistrationEvents> {
   readonly instanceId: string
@@ -132,8 +132,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
 
   /**
    * Resolves with the instance once it is registered (at once if it already was). Rejects if the
-   * registry refuses it for good (a 4xx other than 404, 408 and 429 — the handle still retries
-   * every heartbeat interval) or if it is deregistered first.
+   * registry refuses it (a 4xx other than 408 and 429; the handle still tries again every
+   * heartbeat interval, and a later success resolves later calls) or if it is deregistered first.
    */
   async ready (): Promise<InstanceView> {
     const settled = this.#settled ?? await new Promise<Settled>((resolve) => { this.#waiters.push(resolve) })

@@ -132,11 +132,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       await this.#read(await this.#transport.stream(path, controller), controller)
     } catch (error) {
       if (this.#closed) return
-      // The idle timer aborts with the error to report; anything else is the request's own.
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : error
-      failure = reason instanceof LunaError || reason instanceof LunaNetworkError
-        ? reason
-        : this.#transport.networkError('GET', this.#transport.base + path, error)
+      // The idle timer aborts with the error to report, and the read then fails as aborted.
+      const reason: unknown = controller.signal.reason
+      failure = error instanceof LunaError || error instanceof LunaNetworkError
+        ? error
+        : reason instanceof LunaNetworkError ? reason : this.#transport.networkError('GET', this.#transport.base + path, error)
     }
     if (this.#closed) return
     const wasConnected = this.#connected

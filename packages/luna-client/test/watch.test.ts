@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { until } from '../../../test-support/until.js'
 import { createLunaClient, LunaNetworkError, type LunaClientError, type ServiceView, type WatchEvent } from '../src/index.js'
@@ -190,4 +192,23 @@ t.test('a refused stream (wrong credentials) is an error with the registry\'s co
     t.equal(retryIn, 20)
     await client.close()
   }
+})
+
+t.test('a stream that breaks the protocol is reopened, and the next snapshot puts the list right', async (t) => {
+  let connections = 0
+  const fake = createServer((request, response) => {
+    connections++
+    response.writeHead(200, { 'content-type': 'text/event-stream' })
+    if (connections === 1) response.write('event: snapshot\ndata: {not json\n\n')
+    else response.write('retry: 10\nid: 4\nevent: snapshot\ndata: []\n\n')
+  })
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { fake.closeAllConnections(); fake.close() })
+  const watcher = createLunaClient(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`).watch(undefined, undefined, { backoff: { initialDelay: 10 } })
+  t.teardown(() => { watcher.close() })
+  const [error] = await next<[LunaClientError]>(watcher, 'error')
+  t.match(error, { name: 'LunaError', code: 'LUNA_CLIENT_UNEXPECTED_RESPONSE', message: /snapshot event that is not JSON/ })
+  const [, event] = await next<[ServiceView[], WatchEvent]>(watcher, 'change')
+  t.same(event, { type: 'snapshot', id: 4, services: [] })
+  t.ok(watcher.connected)
 })
