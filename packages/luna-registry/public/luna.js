@@ -214,6 +214,8 @@ function overview () {
   const services = new Map()
   const dirty = new Set()
   let query = ''
+  // `?status=UP` or `?status=DOWN` lists only those, as the server did.
+  const only = new URLSearchParams(window.location.search).get('status')
 
   const slim = (instance) => ({
     status: instance.status,
@@ -298,13 +300,14 @@ function overview () {
     services.get(a.dataset.service).summary.status, a.dataset.service,
     services.get(b.dataset.service).summary.status, b.dataset.service) < 0
 
-  const matches = (entry) => query === '' || entry.haystack.includes(query)
+  const matches = (entry) => (only === null || entry.summary.status === only) && (query === '' || entry.haystack.includes(query))
 
   const refreshFilter = () => {
     let visible = 0
     for (const entry of services.values()) if (entry.row !== undefined && !entry.row.hidden) visible++
-    shown.textContent = query === '' ? '' : `${visible} of ${services.size} shown`
-    noMatch.hidden = query === '' || visible > 0 || services.size === 0
+    const narrowed = query !== '' || only !== null
+    shown.textContent = narrowed ? `${visible} of ${services.size} shown` : ''
+    noMatch.hidden = !narrowed || visible > 0 || services.size === 0
   }
 
   const refreshTotals = () => {

@@ -240,21 +240,24 @@ function page (registry: LunaRegistry): { now: number, heartbeatTimeout: number 
   return { now: registry.now(), heartbeatTimeout: registry.heartbeatTimeout }
 }
 
+/** The overview; `?status=` narrows the table, the totals are always those of the whole registry. */
 export async function renderOverview (reply: FastifyReply, registry: LunaRegistry, filter: ServiceFilter = {}): Promise<FastifyReply> {
-  const services = await overviewRows(registry, filter)
+  const rows = await overviewRows(registry)
   let instancesOnline = 0
   let instancesTotal = 0
   let servicesUp = 0
-  for (const service of services) {
+  for (const service of rows) {
     instancesOnline += service.online
     instancesTotal += service.total
     if (service.status === 'UP') servicesUp++
   }
+  const services = filter.status === undefined ? rows : rows.filter((row) => row.status === filter.status)
   return await render(reply, 'overview', {
     ...page(registry),
     title: 'Services',
     services,
-    totals: { servicesUp, servicesDown: services.length - servicesUp, instancesOnline, instancesTotal }
+    shown: services.length === rows.length ? '' : `${services.length} of ${rows.length} shown`,
+    totals: { servicesUp, servicesDown: rows.length - servicesUp, instancesOnline, instancesTotal }
   })
 }
 

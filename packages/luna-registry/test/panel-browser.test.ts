@@ -151,6 +151,13 @@ if (chromiumAvailable(t)) {
     t.ok(await page.locator('#no-match').isVisible(), 'says when nothing matches')
     await page.fill('#filter', '')
     t.equal(await page.locator('#services tbody tr:visible').count(), 5)
+
+    await page.goto(`${overview()}?status=DOWN`)
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    t.same(await page.locator('#services tbody tr:visible').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-service'))), ['billing'], '?status=DOWN stays so once live')
+    t.equal(await text('#shown'), '1 of 5 shown')
+    await page.goto(overview())
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
   })
 
   t.test('after a dropped connection the page reconnects and catches up from the new snapshot', async (t) => {
@@ -295,9 +302,7 @@ if (chromiumAvailable(t)) {
     t.teardown(() => big.app.close())
     for (let s = 0; s < 1000; s++) {
       const name = `service-${String(s).padStart(4, '0')}`
-      for (let i = 0; i < 2; i++) {
-        await big.app.lunaRegistry.register(`${name}:host-${i}:8080`, { name, version: `1.${i}.0`, status: s % 100 === 0 ? 'DOWN' : 'OK', url: `http://host-${i}:8080/` })
-      }
+      await big.app.lunaRegistry.register(`${name}:host-0:8080`, { name, version: '1.0.0', status: s % 100 === 0 ? 'DOWN' : 'OK', url: 'http://host-0:8080/' })
     }
     const other = await context.newPage()
     const otherLog = await record(other)
@@ -310,11 +315,11 @@ if (chromiumAvailable(t)) {
     t.equal(marked, 1000, 'the rows the server rendered were kept when the snapshot came')
     const started = Date.now()
     t.equal(await big.send('POST', 'service-0501:host-9:8080', { name: 'service-0501', version: '2.0.0', status: 'OK', url: 'http://host-9:8080/' }), 201)
-    await other.locator('#services tr[data-service="service-0501"] td.num:text-is("3 / 3")').waitFor({ timeout: 1000 })
+    await other.locator('#services tr[data-service="service-0501"] td.num:text-is("2 / 2")').waitFor({ timeout: 1000 })
     t.comment(`among 1 000 services, the change showed ${Date.now() - started} ms after the registration`)
     const rebuilt = await other.evaluate('[...document.querySelectorAll("#services tbody th")].filter((th) => !th.lunaMark).map((th) => th.textContent)') as string[]
     t.same(rebuilt, ['service-0501'], 'only the row of the service that changed was built again')
-    t.equal(await other.locator('#total-instances').textContent(), '1981 / 2001')
+    t.equal(await other.locator('#total-instances').textContent(), '991 / 1001')
     t.same(otherLog.problems, [])
     t.same(otherLog.violations, [])
   })

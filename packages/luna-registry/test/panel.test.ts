@@ -67,6 +67,22 @@ t.test('the overview shows each service: status in colour, online/total, version
   t.match(html, /<caption>All services, DOWN first/, 'the table says what it holds')
 })
 
+t.test('?status= narrows the overview table; the totals stay those of the whole registry', async (t) => {
+  const app = await build(t)
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders') })
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/billing:h3:9000`, headers: AUTH, payload: info('billing', { status: 'DOWN' }) })
+  await app.inject({ method: 'POST', url: `${PREFIX}/instances/audit:h4:9000`, headers: AUTH, payload: info('audit') })
+  const html = (await app.inject({ method: 'GET', url: `${PREFIX}/services/?status=DOWN`, headers: BROWSER })).body
+  t.same(html.match(/data-service="[^"]+"/g), ['data-service="billing"'])
+  t.match(html, /<span class="shown" id="shown">1 of 3 shown<\/span>/)
+  t.match(html, /<strong id="total-up">2<\/strong>/)
+  t.match(html, /<strong id="total-instances">2 \/ 3<\/strong>/)
+  await app.inject({ method: 'DELETE', url: `${PREFIX}/instances/billing:h3:9000`, headers: AUTH })
+  const empty = (await app.inject({ method: 'GET', url: `${PREFIX}/services?status=DOWN`, headers: BROWSER })).body
+  t.match(empty, /<p class="no-match" id="no-match">No service matches the filter\.<\/p>/, 'says when no service has that status')
+  t.match(empty, /<p class="empty" id="empty" hidden>/, 'not "no services yet": there are some')
+})
+
 t.test('the overview reads the same figures as the service views', async (t) => {
   const clock = manualClock()
   const app = await build(t, { now: clock.now, heartbeatTimeout: 10_000 })
