@@ -50,6 +50,35 @@ t.test('registry restarted on the same port: registered again within one heartbe
   t.match(await registry.get(`/instances/${ID}`), { status: 'OK' })
 })
 
+t.test('registry away for several heartbeats: heartbeats back off, and the instance is back within one interval of its return', async (t) => {
+  const rejections = watchRejections()
+  t.teardown(rejections.stop)
+  const registry = await startRegistry(t)
+  const interval = 200
+  const handle = createLunaClient(registry.url).register(instanceInfo, { heartbeatInterval: interval, jitter: 0 })
+  t.teardown(async () => { await handle.deregister() })
+  await handle.ready()
+  const failures: FailureDetails[] = []
+  handle.on('error', (error, details) => { failures.push(details) })
+
+  await registry.stop()
+  await until('four failed heartbeats', () => failures.length >= 4 ? true : undefined, 3000)
+  t.same(failures.slice(0, 4), [
+    { operation: 'heartbeat', retryIn: 20 },
+    { operation: 'heartbeat', retryIn: 40 },
+    { operation: 'heartbeat', retryIn: 80 },
+    { operation: 'heartbeat', retryIn: 160 }
+  ])
+  t.notOk(handle.registered)
+
+  await registry.start()
+  const back = Date.now()
+  await next(handle, 'registered', interval + 1000)
+  t.ok(Date.now() - back <= interval + 150, `registered again ${Date.now() - back} ms after the registry came back`)
+  t.ok(handle.registered)
+  t.same(rejections.seen, [])
+})
+
 t.test('registry unreachable: capped exponential backoff, no crash, no unhandled rejection', async (t) => {
   const rejections = watchRejections()
   t.teardown(rejections.stop)
