@@ -59,7 +59,7 @@ t.test('registry away for several heartbeats: heartbeats back off, and the insta
   t.teardown(async () => { await handle.deregister() })
   await handle.ready()
   const failures: FailureDetails[] = []
-  handle.on('error', (error, details) => { failures.push(details) })
+  handle.on('error', (_error, details) => { failures.push(details) })
 
   await registry.stop()
   await until('four failed heartbeats', () => failures.length >= 4 ? true : undefined, 3000)
