@@ -318,8 +318,8 @@ function overview () {
     for (const { summary } of services.values()) {
       if (summary.status === 'UP') up++
       else down++
-      online += summary.online ?? 0
-      total += summary.total ?? 0
+      online += summary.online
+      total += summary.total
     }
     byId('total-up').textContent = String(up)
     byId('total-down').textContent = String(down)
@@ -544,10 +544,10 @@ function servicePage () {
         credentials: 'same-origin',
         cache: 'no-store'
       })
-      if (response.status === 204) {
+      if (response.status === 204 || response.status === 404) {
         remove(id)
         header()
-        say(`${id} was deregistered.`, 'info')
+        say(response.status === 204 ? `${id} was deregistered.` : `${id} was not registered any more.`, 'info')
         return
       }
       const error = await response.json().catch(() => undefined)
