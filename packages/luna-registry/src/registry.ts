@@ -5,7 +5,7 @@ import { InstanceIdMismatchError, InvalidInstanceIdError, NoInstanceAvailableErr
 import type { InstanceStatus, RegistryEvent, RegistryEventMap, StatusReason } from './events.js'
 import { parseInstanceId } from './instance-id.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
-import { isSharedStore, type InstanceRecord, type InstanceUpdate, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
+import { isSharedStore, type BalancerOptions, type InstanceRecord, type InstanceUpdate, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
 import { assertInstanceInfo } from './validation.js'
 
 export type { InstanceStatus } from './events.js'
@@ -411,8 +411,9 @@ export function recordFrom (instanceId: string, info: InstanceInfo, now: number)
     version: info.version,
     url: info.url,
     status: info.status,
-    balancerOptions: { ...info.balancerOptions, weight: info.balancerOptions?.weight ?? 1 },
-    metadata: { ...info.metadata },
+    // No copies here: the store keeps a private copy of whatever it is given.
+    balancerOptions: info.balancerOptions?.weight === undefined ? { ...info.balancerOptions, weight: 1 } : info.balancerOptions as BalancerOptions,
+    metadata: info.metadata ?? {},
     lastHeartbeat: now
   }
   if (info.description !== undefined) record.description = info.description

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
 import { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
@@ -26,10 +26,14 @@ const HealthSchema = {
  */
 export function buildServer (options: BuildServerOptions = {}): FastifyInstance {
   const level = options.logLevel ?? 'info'
+  const requestLogs = level === 'debug' || level === 'trace'
   const app = Fastify({
-    // Every instance heartbeats every few seconds: a line per request drowns what matters at
-    // info. Requests are logged at debug and trace; errors and refusals at every level.
-    logController: new LogController({ disableRequestLogging: level !== 'debug' && level !== 'trace' }),
+    // Every instance heartbeats every few seconds: a line per request would drown what matters
+    // at info. Requests are logged at debug and trace; errors and refusals at every level.
+    logController: new LogController({ disableRequestLogging: !requestLogs }),
+    // Without request lines, a child logger per request only costs: requests log through the
+    // server's own logger (and so without a reqId).
+    ...(requestLogs ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     logger: {
       level,
       redact: { paths: REDACT, censor: '[redacted]' },
