@@ -78,6 +78,8 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.get('/instances', {
+    // A list of open-ended views: JSON.stringify beats the schema-compiled serialiser here.
+    serializerCompiler: () => (data) => JSON.stringify(data),
     schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
   }, async (request) => await registry.listInstances(request.query))
 }
