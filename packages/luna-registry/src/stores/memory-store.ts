@@ -12,10 +12,12 @@ import type {
  * every stored record then has one shape, which keeps reads fast, and copying costs a tenth of
  * what a spread of objects of varied shapes does. Records handed out are read-only by type.
  */
-function copy (record: InstanceUpdate, registeredAt: number, reportedDownSince = record.reportedDownSince): Readonly<InstanceRecord> {
+function copy (record: InstanceUpdate, registeredAt: number, reportedDownSince = record.reportedDownSince, previous?: Readonly<InstanceRecord>): Readonly<InstanceRecord> {
   const stored: InstanceRecord = {
-    instanceId: record.instanceId,
-    name: record.name,
+    // The strings the store already holds, not the request's equal copies: the time queue keeps
+    // an id per heartbeat, and they should all be one string.
+    instanceId: previous?.instanceId ?? record.instanceId,
+    name: previous?.name ?? record.name,
     version: record.version,
     url: record.url,
     status: record.status,
@@ -109,7 +111,7 @@ export class MemoryStore implements RegistryStore {
     const previous = this.#instances.get(update.instanceId)
     if (previous === undefined) return undefined
     const stillDown = update.status === 'DOWN' && previous.status === 'DOWN' && previous.reportedDownSince !== undefined
-    const instance = copy(update, previous.registeredAt, stillDown ? previous.reportedDownSince : update.reportedDownSince)
+    const instance = copy(update, previous.registeredAt, stillDown ? previous.reportedDownSince : update.reportedDownSince, previous)
     const timedOut = this.#claimed.has(update.instanceId)
     this.#put(instance)
     return { instance, previous, timedOut }
