@@ -177,3 +177,16 @@ t.test('a subscriber that does not read is dropped, not buffered for without bou
   const status = await fetch(`${base}/services`, { headers: AUTH })
   t.equal(status.status, 200, 'the registry carries on')
 })
+
+t.test('a snapshot larger than maxBuffer is delivered, not mistaken for a slow reader', async (t) => {
+  const { app, base } = await listen(t, { events: { maxBuffer: 16 * 1024 } })
+  for (let i = 0; i < 200; i++) {
+    await app.lunaRegistry.register(`orders:h${i}:1`, info('orders', { description: 'd'.repeat(500) }) as never)
+  }
+  const stream = await EventStream.open(`${base}/events`, AUTH)
+  t.teardown(() => stream.close())
+  const snapshot = await stream.next('snapshot')
+  t.equal((snapshot.data as Array<{ instancesTotal: number }>)[0]?.instancesTotal, 200, 'all 200 instances, about 150 KB')
+  await app.lunaRegistry.register('orders:late:1', info('orders') as never)
+  t.match(await stream.next(), { event: 'registered', data: { instanceId: 'orders:late:1' } }, 'and the stream goes on')
+})

@@ -26,6 +26,8 @@ interface Subscriber {
   service: string | undefined
   /** Events that arrived while the snapshot was read; `undefined` once it is sent. */
   queued: RegistryEvent[] | undefined
+  /** Bytes of the snapshot still unread: a large registry's snapshot is not a slow reader. */
+  allowance: number
 }
 
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer }) => {
@@ -33,10 +35,10 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   const subscribers = new Set<Subscriber>()
 
   // A slow reader is dropped rather than buffered for without bound.
-  const send = (res: ServerResponse, chunk: string): void => {
+  const send = ({ res, allowance }: Subscriber, chunk: string): void => {
     if (res.destroyed) return
     res.write(chunk)
-    if (res.writableLength > maxBuffer) {
+    if (res.writableLength > maxBuffer + allowance) {
       fastify.log.warn({ unread: res.writableLength }, 'luna-registry: dropping an event subscriber that does not keep up')
       res.destroy()
     }
@@ -49,7 +51,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     for (const subscriber of subscribers) {
       if (subscriber.service !== undefined && subscriber.service !== event.service) continue
       if (subscriber.queued !== undefined) subscriber.queued.push(event)
-      else send(subscriber.res, chunk ??= frame(event.type, event.id, event))
+      else send(subscriber, chunk ??= frame(event.type, event.id, event))
     }
   }
   const join = (subscriber: Subscriber): void => {
@@ -61,7 +63,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   }
 
   const timer = setInterval(() => {
-    for (const { res } of subscribers) send(res, ': keep-alive\n\n')
+    for (const subscriber of subscribers) send(subscriber, ': keep-alive\n\n')
   }, keepAlive).unref()
 
   // Streams never end by themselves: end them, or the server would wait for them when closing.
@@ -77,7 +79,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     const { service } = request.query
     const res = reply.raw
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
-    const subscriber: Subscriber = { res, service, queued: [] }
+    const subscriber: Subscriber = { res, service, queued: [], allowance: 0 }
     join(subscriber)
     const snapshotId = registry.lastEventId
     let services
@@ -100,8 +102,11 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       connection: 'keep-alive',
       'x-accel-buffering': 'no'
     })
-    send(res, `retry: 2000\n${frame('snapshot', snapshotId, services)}`)
-    for (const event of subscriber.queued!) send(res, frame(event.type, event.id, event))
+    const snapshot = `retry: 2000\n${frame('snapshot', snapshotId, services)}`
+    subscriber.allowance = Buffer.byteLength(snapshot)
+    res.once('drain', () => { subscriber.allowance = 0 })
+    send(subscriber, snapshot)
+    for (const event of subscriber.queued!) send(subscriber, frame(event.type, event.id, event))
     subscriber.queued = undefined
   })
 }
