@@ -27,3 +27,10 @@ export async function checkHeartbeat (baseUrl: string, instance: BenchInstance, 
   const response = await request(`${baseUrl}${instancePath(instance.id)}`, { method: 'PUT', headers: HEARTBEAT_HEADERS, body: instance.body })
   if (response.status !== 200) throw new Error(`${label}: a heartbeat answered ${response.status}: ${response.body.slice(0, 200)}`)
 }
+
+/** Removes every instance, one DELETE each. */
+export async function deregisterAll (baseUrl: string, instances: readonly BenchInstance[]): Promise<void> {
+  for (const instance of instances) {
+    await fetch(`${baseUrl}${instancePath(instance.id)}`, { method: 'DELETE', headers: { authorization: AUTHORIZATION } })
+  }
+}

@@ -3,14 +3,16 @@ import { detection } from './suites/detection.js'
 import { fanout } from './suites/fanout.js'
 import { heartbeats } from './suites/heartbeats.js'
 import { profile } from './suites/profile.js'
+import { redis } from './suites/redis.js'
 import { scale } from './suites/scale.js'
 
 /**
- * Every suite, in run order. A suite is one entry: a Redis-store suite is added here, and a run
- * that names no suite runs those marked `inFullRun`.
+ * Every suite, in run order. A suite is one entry; a run that names no suite runs those marked
+ * `inFullRun`.
  */
 export const SUITES: readonly Suite[] = [
   heartbeats,
+  redis,
   scale,
   fanout,
   detection,
