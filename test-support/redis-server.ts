@@ -49,8 +49,29 @@ export class PrivateRedis {
   }
 }
 
+interface Tap {
+  fail: (message: string) => unknown
+  skip: (message: string, fn: () => void) => unknown
+  teardown: (fn: () => unknown) => void
+}
+
+/**
+ * A started PrivateRedis, stopped when the test ends; or, without `redis-server` on the machine,
+ * `undefined` after failing the test in CI and skipping it with the reason elsewhere.
+ */
+export async function privateRedis (t: Tap): Promise<PrivateRedis | undefined> {
+  if (!await haveRedisServer()) {
+    if (process.env['CI'] === 'true') t.fail('redis-server is not installed: CI must run this test')
+    else t.skip('redis-server is not installed', () => {})
+    return undefined
+  }
+  const redis = new PrivateRedis(await freePort())
+  t.teardown(() => redis.stop())
+  return redis
+}
+
 /** Whether `redis-server` can be started here. */
-export async function haveRedisServer (): Promise<boolean> {
+async function haveRedisServer (): Promise<boolean> {
   const child = spawn('redis-server', ['--version'], { stdio: 'ignore' })
   try {
     const [code] = await once(child, 'exit') as [number | null]

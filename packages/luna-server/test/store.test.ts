@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PrivateRedis, freePort, haveRedisServer } from '../../../test-support/redis-server.js'
+import { privateRedis } from '../../../test-support/redis-server.js'
 import { until } from '../../../test-support/until.js'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../../luna-store-redis/test/redis.js'
 import { buildServer } from '../src/server.js'
@@ -24,14 +24,9 @@ t.test('--store redis://: two servers on one Redis share the registry, and a res
 })
 
 t.test('/healthz says when the store is unavailable', async (t) => {
-  if (!await haveRedisServer()) {
-    if (process.env['CI'] === 'true') t.fail('redis-server is not installed: CI must run this test')
-    else t.skip('redis-server is not installed', () => {})
-    return
-  }
-  const redis = new PrivateRedis(await freePort())
+  const redis = await privateRedis(t)
+  if (redis === undefined) return
   await redis.start()
-  t.teardown(() => redis.stop())
   const app = buildServer({ logLevel: 'silent', store: redis.url })
   t.teardown(() => app.close())
   await app.ready()

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import lunaRegistry from 'luna-registry'
 import t from 'tap'
-import { PrivateRedis, freePort, haveRedisServer } from '../../../test-support/redis-server.js'
+import { privateRedis } from '../../../test-support/redis-server.js'
 import { until } from '../../../test-support/until.js'
 import { RedisStore } from '../src/index.js'
 
@@ -10,14 +10,9 @@ const URL_ = '/registry/v1/instances/orders:h:1'
 const BODY = { name: 'orders', version: '1.0.0', status: 'OK', url: 'http://h:1/' }
 
 t.test('Redis stopped: fast 503s, one log line, the server stays up; Redis back: it recovers by itself', async (t) => {
-  if (!await haveRedisServer()) {
-    if (process.env['CI'] === 'true') t.fail('redis-server is not installed: CI must run this test')
-    else t.skip('redis-server is not installed', () => {})
-    return
-  }
-  const redis = new PrivateRedis(await freePort())
+  const redis = await privateRedis(t)
+  if (redis === undefined) return
   await redis.start()
-  t.teardown(() => redis.stop())
 
   const lines: Array<{ level: number, msg: string }> = []
   const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
@@ -62,18 +57,13 @@ t.test('Redis stopped: fast 503s, one log line, the server stays up; Redis back:
 })
 
 t.test('Redis unreachable from the start: the registry starts and answers 503 until it appears', async (t) => {
-  if (!await haveRedisServer()) {
-    if (process.env['CI'] === 'true') t.fail('redis-server is not installed: CI must run this test')
-    else t.skip('redis-server is not installed', () => {})
-    return
-  }
-  const redis = new PrivateRedis(await freePort())
+  const redis = await privateRedis(t)
+  if (redis === undefined) return
   const app = Fastify()
   const store = new RedisStore({ url: redis.url })
   await app.register(lunaRegistry, { store })
   await app.ready()
   t.teardown(() => app.close())
-  t.teardown(() => redis.stop())
   t.equal((await app.inject({ method: 'GET', url: '/registry/v1/services', headers: AUTH })).statusCode, 503)
   await redis.start()
   await until('connected', () => store.available() ? true : undefined, 10_000)
