@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
-import { RedisStore } from 'luna-store-redis'
+import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 
 export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host'>> {
@@ -41,9 +42,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     }
   })
 
-  const store = options.store === undefined || options.store === 'memory'
-    ? undefined
-    : new RedisStore({ url: options.store, keyPrefix: options.storePrefix ?? 'luna:', log: app.log })
+  let store: RedisStore | undefined
 
   // For load balancers and orchestrators: no auth, and nothing about the registry's contents but
   // whether it can answer. Probed every few seconds: logged only when something goes wrong.
@@ -57,20 +56,36 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     return { status: 'ok' }
   })
 
-  if (store !== undefined) {
-    // Give Redis a moment to connect before the first request; if it is away, start anyway and
-    // answer 503 until it comes back.
-    app.addHook('onReady', async () => {
-      await store.ready(2000).catch(() => {})
+  app.register(fp(async (app) => {
+    if (options.store !== undefined && options.store !== 'memory') {
+      const redis = await openRedisStore(options.store, options.storePrefix ?? 'luna:', app.log)
+      store = redis
+      // Give Redis a moment to connect before the first request; if it is away, start anyway
+      // and answer 503 until it comes back.
+      app.addHook('onReady', async () => { await redis.ready(2000).catch(() => {}) })
+    }
+    await app.register(lunaRegistry, {
+      auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
+      heartbeatTimeout: options.heartbeatTimeout,
+      evictAfter: options.evictAfter,
+      now: options.now,
+      ...(store === undefined ? {} : { store })
     })
-  }
-
-  app.register(lunaRegistry, {
-    auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
-    heartbeatTimeout: options.heartbeatTimeout,
-    evictAfter: options.evictAfter,
-    now: options.now,
-    ...(store === undefined ? {} : { store })
-  })
+  }))
   return app
+}
+
+/**
+ * The Redis store, loaded only when asked for: it is an optional peer, so the memory store's
+ * users install neither it nor ioredis.
+ */
+async function openRedisStore (url: string, keyPrefix: string, log: FastifyBaseLogger): Promise<RedisStore> {
+  let module: typeof import('luna-store-redis')
+  try {
+    module = await import('luna-store-redis')
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error
+    throw new Error('--store redis://… needs the luna-store-redis package: npm install luna-store-redis')
+  }
+  return new module.RedisStore({ url, keyPrefix, log })
 }
