@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import autocannon, { type AutocannonRequest } from 'autocannon'
 import type { BenchConfig } from './config.js'
 import type { Table } from './report.js'
@@ -13,6 +14,8 @@ export interface LoadResult {
   non2xx: number
   errors: number
   timeouts: number
+  /** Microseconds of the server's CPU (user + system) per completed request; NaN when unknown. */
+  cpuPerRequest: number
 }
 
 export interface LoadTarget {
@@ -22,9 +25,23 @@ export interface LoadTarget {
   requests: AutocannonRequest[]
   headers?: Record<string, string>
   method?: string
+  /** The server's process id, to read its CPU time from /proc: unlike requests/s, CPU per request hardly moves with what else the machine runs. */
+  pid?: number
+}
+
+/** User + system CPU of a process, in microseconds, from /proc (Linux); NaN elsewhere. */
+function cpuTime (pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return Number.NaN
+  }
 }
 
 export async function load (target: LoadTarget, connections: number, duration: number): Promise<LoadResult> {
+  const cpuBefore = cpuTime(target.pid)
   const result = await autocannon({
     url: target.url,
     connections,
@@ -42,7 +59,8 @@ export async function load (target: LoadTarget, connections: number, duration: n
     total: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,
-    timeouts: result.timeouts
+    timeouts: result.timeouts,
+    cpuPerRequest: (cpuTime(target.pid) - cpuBefore) / result.requests.total
   }
 }
 
@@ -58,6 +76,8 @@ export interface SideSummary {
   rps: number
   p50: number
   p99: number
+  /** Microseconds of server CPU per request, median over the rounds. */
+  cpuPerRequest: number
   /** Requests that were not answered with a 2xx, errors and timeouts, over every round. */
   failures: number
 }
@@ -79,6 +99,7 @@ function summarise (label: string, rounds: Round[]): SideSummary {
     rps: median(rounds.map((round) => round.rps)),
     p50: median(rounds.map((round) => round.p50)),
     p99: median(rounds.map((round) => round.p99)),
+    cpuPerRequest: median(rounds.map((round) => round.cpuPerRequest)),
     failures: rounds.reduce((sum, round) => sum + round.non2xx + round.errors + round.timeouts, 0)
   }
 }
@@ -127,13 +148,14 @@ export function roundsTable (title: string, comparison: Comparison): Table {
     Math.round(round.rps).toLocaleString('en-US'),
     `${round.p50} ms`,
     `${round.p99} ms`,
+    Number.isNaN(round.cpuPerRequest) ? '–' : `${Math.round(round.cpuPerRequest)} µs`,
     String(round.total),
     String(round.non2xx + round.errors + round.timeouts)
   ])
   const ratios = comparison.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')
   return {
     title: `${title} (A/B per round: ${ratios})`,
-    header: ['round', 'server', 'req/s', 'p50', 'p99', 'requests', 'failed'],
+    header: ['round', 'server', 'req/s', 'p50', 'p99', 'CPU/request', 'requests', 'failed'],
     rows
   }
 }

@@ -6,7 +6,7 @@ export interface Target {
 export interface Figure {
   name: string
   value: number
-  unit: 'req/s' | 'ms' | 'bytes' | 'bytes/instance' | 'ratio' | 'count'
+  unit: 'req/s' | 'ms' | 'µs' | 'bytes' | 'bytes/instance' | 'ratio' | 'count'
   target?: Target
   /** False when the measurement behind the figure saw failures; such a figure neither passes nor misses. */
   valid?: boolean
@@ -47,6 +47,7 @@ export function formatValue (value: number, unit: Figure['unit']): string {
   switch (unit) {
     case 'req/s': return `${round(value, 0)} req/s`
     case 'ms': return `${round(value, value < 10 ? 2 : value < 100 ? 1 : 0)} ms`
+    case 'µs': return `${round(value, 0)} µs`
     case 'bytes': return value >= 1024 * 1024 ? `${round(value / 1024 / 1024, 2)} MB` : value >= 1024 ? `${round(value / 1024, 1)} KB` : `${round(value, 0)} B`
     case 'bytes/instance': return `${round(value / 1024, 2)} KB/instance`
     case 'ratio': return round(value, 2)

@@ -25,8 +25,9 @@ export const heartbeats: Suite = {
       await checkHeartbeat(luna.url, fleet[0]!, 'luna-server')
       await checkHeartbeat(ceiling.url, fleet[0]!, 'ceiling')
       const requests = heartbeatRequests(fleet)
-      const target = (label: string, url: string): LoadTarget => ({ label, url, method: 'PUT', headers: HEARTBEAT_HEADERS, requests })
-      const result = await compare(target('luna-server', luna.url), target('ceiling', ceiling.url), config, log)
+      const target = (label: string, server: ServerProcess): LoadTarget =>
+        ({ label, url: server.url, method: 'PUT', headers: HEARTBEAT_HEADERS, requests, pid: server.child.pid })
+      const result = await compare(target('luna-server', luna), target('ceiling', ceiling), config, log)
       const bodyBytes = fleet.map((instance) => Buffer.byteLength(instance.body))
       const lunaValid = result.a.failures === 0
       const ceilingValid = result.b.failures === 0
@@ -44,6 +45,16 @@ export const heartbeats: Suite = {
           target: { op: '>=', value: 0.8 },
           valid: lunaValid && ceilingValid,
           note: `per round ${result.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}`
+        },
+        { name: 'luna-server CPU per request', value: result.a.cpuPerRequest, unit: 'µs', valid: lunaValid },
+        { name: 'ceiling CPU per request', value: result.b.cpuPerRequest, unit: 'µs', valid: ceilingValid },
+        {
+          name: 'ceiling / luna-server CPU per request',
+          value: result.b.cpuPerRequest / result.a.cpuPerRequest,
+          unit: 'ratio',
+          target: { op: '>=', value: 0.8 },
+          valid: lunaValid && ceilingValid,
+          note: 'the throughput ratio a machine with nothing else running would show'
         }
       ]
       return {
