@@ -1,3 +1,5 @@
+import { memo } from './memo.js'
+
 export interface InstanceIdParts {
   serviceName: string
   domain: string
@@ -57,7 +59,9 @@ function domainProblem (domain: string): string | undefined {
  * Splits `serviceName:domain:port` at the first and the last colon (so a bracketed IPv6 domain
  * keeps its colons) and checks each part. Never rewrites the id: what is valid is used verbatim.
  */
-export function parseInstanceId (id: string): ParseResult {
+export const parseInstanceId = memo(parse)
+
+function parse (id: string): ParseResult {
   const first = id.indexOf(':')
   const last = id.lastIndexOf(':')
   if (first === -1 || first === last) {

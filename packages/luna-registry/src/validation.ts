@@ -3,18 +3,19 @@ import { Ajv, type ErrorObject } from 'ajv'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import { AUTHENTICATE_HEADER } from './auth.js'
 import { InvalidInstanceInfoError, RouteNotFoundError } from './errors.js'
+import { memo } from './memo.js'
 import { SERVICE_PATH_PATTERN, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './instance-id.js'
 import { InstanceInfoSchema, type InstanceInfo } from './schemas.js'
 
 /** An absolute `http:` or `https:` URL with a host. */
-export function isHttpUrl (value: string): boolean {
+export const isHttpUrl = memo((value: string): boolean => {
   if (!/^https?:\/\//i.test(value)) return false
   try {
     return new URL(value).host !== ''
   } catch {
     return false
   }
-}
+})
 
 /** Whether `value` nests objects and arrays at most `limit` levels deep, without recursing. */
 export function depthWithin (value: unknown, limit: number): boolean {
