@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { createLunaClient, type InstanceView } from 'luna-client'
 import { buildServer } from 'luna-server'
 import t from 'tap'
+import { runNode } from '../../../test-support/node-process.js'
 import { until } from '../../../test-support/until.js'
 import { buildApp } from '../src/app.js'
 
@@ -28,20 +27,9 @@ t.test('run for real: registers, is discovered, goes DOWN and back, survives a r
   const luna = createLunaClient(`http://${credentials.username}:${credentials.password}@127.0.0.1:${registryPort}`)
   t.teardown(async () => { await luna.close() })
 
-  const child = spawn(process.execPath, ['dist/index.js'], {
-    cwd: exampleDir,
-    env: { ...process.env, PORT: '0', LUNA_URL: luna.url.replace('http://', `http://${credentials.username}:${credentials.password}@`), HEARTBEAT_INTERVAL: String(HEARTBEAT) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const exited = once(child, 'exit')
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
+  const { child, output, exited } = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', LUNA_URL: luna.url.replace('http://', `http://${credentials.username}:${credentials.password}@`), HEARTBEAT_INTERVAL: String(HEARTBEAT) })
 
-  const base = await until('the service prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], STARTUP)
+  const base = await until('the service prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1], STARTUP)
   const id = `catalog:127.0.0.1:${new URL(base).port}`
   const registered = await until('the registry lists the service', async () => await luna.instance(id))
   t.match(registered, { name: 'catalog', status: 'OK', url: `${base}/`, description: 'Lists what we sell', metadata: { runtime: /^node v/ } })
@@ -75,12 +63,12 @@ t.test('run for real: registers, is discovered, goes DOWN and back, survives a r
   let timer: NodeJS.Timeout | undefined
   const [code] = await Promise.race([
     exited,
-    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output}`)) }, 5000) })
+    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output()}`)) }, 5000) })
   ]).finally(() => { clearTimeout(timer) })
   t.equal(code, 0, 'closes and exits 0')
-  t.match(output, /luna-client: registered/)
-  t.match(output, /luna-client: deregistered/)
-  t.notMatch(output, /s3cret/, 'the logs never show the password')
+  t.match(output(), /luna-client: registered/)
+  t.match(output(), /luna-client: deregistered/)
+  t.notMatch(output(), /s3cret/, 'the logs never show the password')
 })
 
 t.test('buildApp: serves without a registry, and says so when asked to change its status before listening', async (t) => {

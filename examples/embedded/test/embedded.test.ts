@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { MemoryStore } from 'luna-registry'
 import t from 'tap'
+import { runNode } from '../../../test-support/node-process.js'
 import { until } from '../../../test-support/until.js'
 import { buildApp } from '../src/app.js'
 
@@ -20,20 +19,9 @@ const billing = {
 }
 
 t.test('run directly: open host routes, protected registry, self-registration, clean exit', async (t) => {
-  const child = spawn(process.execPath, ['dist/index.js'], {
-    cwd: exampleDir,
-    env: { ...process.env, PORT: '0', LUNA_AUTH_USERNAME: credentials.username, LUNA_AUTH_PASSWORD: credentials.password },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const exited = once(child, 'exit')
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
+  const { child, output, exited } = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', LUNA_AUTH_USERNAME: credentials.username, LUNA_AUTH_PASSWORD: credentials.password })
 
-  const base = await until('the app prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], STARTUP)
+  const base = await until('the app prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1], STARTUP)
   const port = Number(new URL(base).port)
   t.ok(port > 0, 'listening on the port the system picked')
 
@@ -77,11 +65,11 @@ t.test('run directly: open host routes, protected registry, self-registration, c
   let timer: NodeJS.Timeout | undefined
   const [code, signal] = await Promise.race([
     exited,
-    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output}`)) }, 10_000) })
+    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output()}`)) }, 10_000) })
   ]).finally(() => { clearTimeout(timer) })
   t.equal(code, 0, 'SIGTERM closes the app and exits 0')
   t.equal(signal, null)
-  t.match(output, /deregistered from its own registry/)
+  t.match(output(), /deregistered from its own registry/)
 })
 
 t.test('buildApp: host routes open, registry routes behind basic auth', async (t) => {
