@@ -40,7 +40,10 @@ export const NoInstanceAvailableError = createError<[string]>(
   503
 )
 
-/** The store cannot be reached; the request wrote nothing. Stores throw it; clients may retry. */
+/**
+ * The store cannot be reached or did not answer in time. A write may or may not have happened:
+ * every write is idempotent, so clients retry. Stores throw it.
+ */
 export const StoreUnavailableError = createError<[string]>(
   'FST_LUNA_STORE_UNAVAILABLE',
   'The registry store is unavailable: %s',

@@ -21,7 +21,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
   fastify.decorate('lunaRegistry', registry)
   fastify.addHook('onReady', async () => { await registry.start() })
   fastify.addHook('onClose', async () => {
-    registry.stop()
+    await registry.stop()
     await settings.store.close()
   })
 

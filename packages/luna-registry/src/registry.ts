@@ -183,7 +183,10 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   async pick (name: string): Promise<InstanceView> {
     const now = this.now()
     const records = await this.store.list({ service: name })
-    if (records.length === 0) throw new ServiceNotFoundError(name)
+    if (records.length === 0) {
+      this.#rotation.delete(name)
+      throw new ServiceNotFoundError(name)
+    }
     const candidates = sortById(records)
       .filter((record) => record.balancerOptions.weight > 0 && this.statusOf(record, now) === 'OK')
     if (candidates.length === 0) throw new NoInstanceAvailableError(name)
@@ -232,9 +235,11 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     await this.#shared?.subscribe((message) => this.#receive(message))
   }
 
-  stop (): void {
+  /** Stops the sweeper, after the sweep under way, if any, has finished with the store. */
+  async stop (): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
+    await this.#sweeping
   }
 
   view (record: Readonly<InstanceRecord>, now = this.now()): InstanceView {
@@ -337,11 +342,20 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     if (message.origin !== this.#origin) this.#deliver(message.event)
   }
 
-  /** Hands an event to this process's listeners, numbered in the order they see them. */
+  /**
+   * Hands an event to this process's listeners, numbered in the order they see them. A listener
+   * that throws is logged: the change it reports has happened, and the other listeners (and the
+   * rest of a sweep) still get theirs.
+   */
   #deliver (fields: Omit<RegistryEvent, 'id'>): void {
     const event = { id: ++this.#sequence, ...fields } as RegistryEvent
-    this.emit(event.type as 'event', event)
-    this.emit('event', event)
+    for (const listener of [...this.rawListeners(event.type), ...this.rawListeners('event')]) {
+      try {
+        (listener as (event: RegistryEvent) => void)(event)
+      } catch (error) {
+        this.#log?.error({ err: error, event: event.type }, 'luna-registry: an event listener failed')
+      }
+    }
   }
 }
 

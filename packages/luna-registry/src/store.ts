@@ -81,7 +81,7 @@ export interface RegistryStore {
    * Hands out, once, the instances whose `lastHeartbeat` is at or before `before` and that have
    * not been handed out since their last registration or heartbeat. Once means once across every
    * process sharing the store: this is how a timeout is announced a single time. Stores keep a
-   * deadline-ordered index so that this costs what it returns, not what they hold.
+   * deadline-ordered index so that this costs about what it returns, not what they hold.
    */
   claimTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>>
   /**

@@ -12,7 +12,7 @@ async function setup (t: Parameters<typeof build>[0], options: Parameters<typeof
 }> {
   const clock = manualClock()
   const app = await build(t, { now: clock.now, heartbeatTimeout: 30_000, ...options })
-  app.lunaRegistry.stop() // the test sweeps by hand, on its own clock
+  await app.lunaRegistry.stop() // the test sweeps by hand, on its own clock
   const events: RegistryEvent[] = []
   app.lunaRegistry.on('event', (event) => events.push(event))
   const send = (method: 'POST' | 'PUT') => async (id: string, body: Record<string, unknown> = {}): Promise<number> =>
@@ -221,11 +221,25 @@ t.test('a failing store: the sweeper logs once per outage and keeps going', asyn
   const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(line) } } } })
   await app.register(lunaRegistry, { store, now: clock.now })
   await app.ready()
-  app.lunaRegistry.stop()
+  await app.lunaRegistry.stop()
   t.teardown(() => app.close())
   for (let i = 0; i < 5; i++) await app.lunaRegistry.sweep()
   t.equal(lines.filter((line) => line.includes('sweeping for missed heartbeats failed')).length, 1)
   failing = false
   await app.lunaRegistry.sweep()
   t.equal(lines.filter((line) => line.includes('sweeping works again')).length, 1)
+})
+
+t.test('a listener that throws neither fails the request nor loses the other events', async (t) => {
+  const { app, clock, events, post } = await setup(t)
+  app.lunaRegistry.on('registered', () => { throw new Error('a careless listener') })
+  app.lunaRegistry.on('status', () => { throw new Error('a careless listener') })
+  t.equal(await post('orders:h:1'), 201, 'the registration stands and is answered')
+  t.equal(await post('orders:h:2'), 201)
+  clock.advance(30_000)
+  await app.lunaRegistry.sweep()
+  t.same(summary(events).filter((line) => line.startsWith('status')), [
+    'status orders:h:1 OK->DOWN (timeout)',
+    'status orders:h:2 OK->DOWN (timeout)'
+  ], 'every timeout is still announced to the other listeners')
 })

@@ -86,7 +86,7 @@ t.test('?status= narrows the overview table; the totals stay those of the whole 
 t.test('the overview reads the same figures as the service views', async (t) => {
   const clock = manualClock()
   const app = await build(t, { now: clock.now, heartbeatTimeout: 10_000 })
-  app.lunaRegistry.stop()
+  await app.lunaRegistry.stop()
   const post = async (id: string, body: Record<string, unknown>): Promise<void> => {
     const res = await app.inject({ method: 'POST', url: `${PREFIX}/instances/${id}`, headers: AUTH, payload: info(id.split(':')[0], body) })
     t.ok(res.statusCode < 300, `${id} registered`)
@@ -302,7 +302,7 @@ t.test('long descriptions are cut on the overview, whole on the service page', a
 
 t.test('10 000 instances in 1 000 services: the overview stays under 1 MB', async (t) => {
   const app = await build(t)
-  app.lunaRegistry.stop()
+  await app.lunaRegistry.stop()
   const registering = performance.now()
   for (let s = 0; s < 1000; s++) {
     const name = `service-${String(s).padStart(4, '0')}`

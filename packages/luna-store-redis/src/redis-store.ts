@@ -30,6 +30,9 @@ export interface RedisStoreOptions {
   redis?: RedisOptions
 }
 
+/** Reply errors that say Redis cannot serve right now, rather than that a script is wrong. */
+const UNAVAILABLE = /^(LOADING|READONLY|BUSY|OOM|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|TRYAGAIN)\b/
+
 /** How many instances one claim or eviction script handles before yielding to other clients. */
 const BATCH = 1000
 
@@ -175,16 +178,34 @@ export class RedisStore implements SharedStore {
 
   async subscribe (listener: (message: SharedEvent) => void): Promise<void> {
     // A connection in subscriber mode can do nothing else: it gets one of its own.
-    const subscriber = this.#subscriber ??= this.#redis.duplicate()
+    if (this.#subscriber !== undefined) throw new Error('luna-store-redis: subscribe() is called once per store')
+    const subscriber = this.#subscriber = this.#redis.duplicate()
     this.#watch(subscriber)
     subscriber.on('message', (channel: string, text: string) => {
-      if (channel === this.#channel) listener(JSON.parse(text) as SharedEvent)
+      if (channel !== this.#channel) return
+      // Anything may be published on a channel: what is not one of ours is dropped, not thrown
+      // inside the connection's data handler.
+      let message: SharedEvent
+      try {
+        message = JSON.parse(text) as SharedEvent
+      } catch {
+        return
+      }
+      if (typeof message?.origin === 'string' && typeof message.event?.type === 'string') listener(message)
     })
     // Joined again on every connection: a subscription that failed while Redis was away is
     // not one ioredis would restore by itself.
     const join = async (): Promise<unknown> => await subscriber.subscribe(this.#channel).catch(() => {})
     subscriber.on('ready', join)
-    if (subscriber.status === 'ready') await join()
+    // Events published before the subscription stands would be missed: wait for it, but not
+    // for ever, so that a registry whose Redis is away still starts.
+    if (subscriber.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000)
+        subscriber.once('ready', () => { clearTimeout(timer); resolve() })
+      })
+    }
+    await join()
   }
 
   async close (): Promise<void> {
@@ -211,13 +232,17 @@ export class RedisStore implements SharedStore {
     }
   }
 
-  /** Runs a command; a lost or slow connection becomes a 503, a script error stays a fault. */
+  /**
+   * Runs a command. A lost or slow connection, or a Redis that cannot serve (loading, read-only,
+   * busy, out of memory), becomes a 503; any other reply error is a fault of ours and stays one.
+   */
   async #call<T> (run: () => Promise<T>): Promise<T> {
     try {
       return await run()
     } catch (error) {
-      if (error instanceof ReplyError) throw error
-      throw new StoreUnavailableError(error instanceof Error ? error.message : String(error))
+      const message = error instanceof Error ? error.message : String(error)
+      if (error instanceof ReplyError && !UNAVAILABLE.test(message)) throw error
+      throw new StoreUnavailableError(message)
     }
   }
 

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import lunaRegistry, { type LunaRegistryOptions, type RegistryEvent, type StatusEvent } from 'luna-registry'
 import t from 'tap'
 import { until } from '../../../test-support/until.js'
@@ -75,6 +76,20 @@ if (await requireRedis(t)) {
     await a.inject({ method: 'POST', url: `${PREFIX}/instances/billing:h:2`, headers: AUTH, payload: body('billing') })
     await read(/event: registered\ndata: .*"billing:h:2"/)
     t.match(text, /event: registered\ndata: \{[^\n]*"instanceId":"billing:h:2"/)
+  })
+
+  t.test('a stranger\'s message on the event channel is ignored, not fatal', async (t) => {
+    const prefix = uniquePrefix(t)
+    const a = await replica(t, prefix)
+    const b = await replica(t, prefix)
+    const seen: RegistryEvent[] = []
+    b.lunaRegistry.on('event', (event) => seen.push(event))
+    const publisher = new Redis(REDIS_URL)
+    t.teardown(() => publisher.disconnect())
+    for (const text of ['not json', '{"origin": 1}', '{"event": {}}', 'null', '[]']) await publisher.publish(`${prefix}events`, text)
+    await a.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH, payload: body('orders') })
+    await until('B hears the real event', () => seen.length > 0 ? true : undefined)
+    t.same(seen.map((event) => event.type), ['registered'])
   })
 
   t.test('a timeout is announced once, not once per replica', async (t) => {

@@ -120,11 +120,7 @@ export class MemoryStore implements RegistryStore {
   async remove (instanceId: string): Promise<boolean> {
     const previous = this.#instances.get(instanceId)
     if (previous === undefined) return false
-    this.#instances.delete(instanceId)
-    this.#claimed.delete(instanceId)
-    const service = this.#byService.get(previous.name)!
-    service.delete(instanceId)
-    if (service.size === 0) this.#byService.delete(previous.name)
+    this.#delete(previous)
     return true
   }
 
@@ -155,7 +151,7 @@ export class MemoryStore implements RegistryStore {
     for (const [id, at] of this.#timedOut.takeUntil(before)) {
       const record = this.#instances.get(id)
       if (record === undefined || record.lastHeartbeat !== at || !this.#claimed.has(id)) continue
-      await this.remove(id)
+      this.#delete(record)
       evicted.push(record)
     }
     return evicted
@@ -163,6 +159,14 @@ export class MemoryStore implements RegistryStore {
 
   /** Nothing to release: the data lives and dies with the process, so hooks that deregister while the app closes still work. */
   async close (): Promise<void> {}
+
+  #delete (record: Readonly<InstanceRecord>): void {
+    this.#instances.delete(record.instanceId)
+    this.#claimed.delete(record.instanceId)
+    const service = this.#byService.get(record.name)!
+    service.delete(record.instanceId)
+    if (service.size === 0) this.#byService.delete(record.name)
+  }
 
   #put (record: Readonly<InstanceRecord>): void {
     this.#instances.set(record.instanceId, record)
