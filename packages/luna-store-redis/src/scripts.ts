@@ -5,9 +5,6 @@
 // Service sets are named from the stored name, so they are built from a prefix in ARGV: this
 // store targets a single Redis, not a cluster.
 
-/** The fields read back to rebuild a record, in this order. */
-export const RECORD_FIELDS = ['json', 'registeredAt', 'lastHeartbeat', 'rds']
-
 /**
  * KEYS: instance, ids, service set, live, timedout.
  * ARGV: id, json, name, status, registeredAt, lastHeartbeat, reportedDownSince or ''.
