@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { InstanceIdMismatchError, InvalidInstanceIdError, NoInstanceAvailableError, ServiceNotFoundError } from './errors.js'
-import type { InstanceStatus, RegistryEvent, RegistryEventMap, StatusReason } from './events.js'
+import { EVENT_TYPES, type InstanceStatus, type RegistryEvent, type RegistryEventMap, type StatusReason } from './events.js'
 import { parseInstanceId } from './instance-id.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 import { isSharedStore, type BalancerOptions, type InstanceRecord, type InstanceUpdate, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
@@ -35,6 +35,8 @@ export interface LunaRegistryConfig {
   now: () => number
   log?: FastifyBaseLogger
 }
+
+const OBSERVED = ['event', ...EVENT_TYPES] as const
 
 /** Events emitted in one go before the sweeper lets other work run. */
 const ANNOUNCE_SLICE = 100
@@ -82,7 +84,10 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   /** Whether anything here or elsewhere could want the events of a change. */
   get #observed (): boolean {
-    return this.#shared !== undefined || this.eventNames().length > 0
+    if (this.#shared !== undefined) return true
+    // On every heartbeat: counting listeners allocates nothing, listing event names would.
+    for (const type of OBSERVED) if (this.listenerCount(type) > 0) return true
+    return false
   }
 
   /** The id of the last event emitted; `0` before the first. */
