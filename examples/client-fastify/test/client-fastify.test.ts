@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { createLunaClient, type InstanceView } from 'luna-client'
 import { buildServer } from 'luna-server'
 import t from 'tap'
-import { runNode } from '../../../test-support/node-process.js'
+import { exitWithin, runNode } from '../../../test-support/node-process.js'
 import { until } from '../../../test-support/until.js'
 import { buildApp } from '../src/app.js'
 
@@ -27,7 +27,8 @@ t.test('run for real: registers, is discovered, goes DOWN and back, survives a r
   const luna = createLunaClient(`http://${credentials.username}:${credentials.password}@127.0.0.1:${registryPort}`)
   t.teardown(async () => { await luna.close() })
 
-  const { child, output, exited } = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', LUNA_URL: luna.url.replace('http://', `http://${credentials.username}:${credentials.password}@`), HEARTBEAT_INTERVAL: String(HEARTBEAT) })
+  const proc = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', LUNA_URL: luna.url.replace('http://', `http://${credentials.username}:${credentials.password}@`), HEARTBEAT_INTERVAL: String(HEARTBEAT) })
+  const { child, output } = proc
 
   const base = await until('the service prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1], STARTUP)
   const id = `catalog:127.0.0.1:${new URL(base).port}`
@@ -60,11 +61,7 @@ t.test('run for real: registers, is discovered, goes DOWN and back, survives a r
   const signalled = Date.now()
   await until('the service leaves the registry', async () => await luna.instance(id) === undefined ? true : undefined, 1000)
   t.ok(Date.now() - signalled < 1000, `gone ${Date.now() - signalled} ms after SIGTERM`)
-  let timer: NodeJS.Timeout | undefined
-  const [code] = await Promise.race([
-    exited,
-    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output()}`)) }, 5000) })
-  ]).finally(() => { clearTimeout(timer) })
+  const [code] = await exitWithin(proc, 5000)
   t.equal(code, 0, 'closes and exits 0')
   t.match(output(), /luna-client: registered/)
   t.match(output(), /luna-client: deregistered/)

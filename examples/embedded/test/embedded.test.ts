@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { MemoryStore } from 'luna-registry'
 import t from 'tap'
-import { runNode } from '../../../test-support/node-process.js'
+import { exitWithin, runNode } from '../../../test-support/node-process.js'
 import { until } from '../../../test-support/until.js'
 import { buildApp } from '../src/app.js'
 
@@ -19,7 +19,8 @@ const billing = {
 }
 
 t.test('run directly: open host routes, protected registry, self-registration, clean exit', async (t) => {
-  const { child, output, exited } = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', LUNA_AUTH_USERNAME: credentials.username, LUNA_AUTH_PASSWORD: credentials.password })
+  const proc = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', LUNA_AUTH_USERNAME: credentials.username, LUNA_AUTH_PASSWORD: credentials.password })
+  const { child, output } = proc
 
   const base = await until('the app prints its address', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1], STARTUP)
   const port = Number(new URL(base).port)
@@ -62,11 +63,7 @@ t.test('run directly: open host routes, protected registry, self-registration, c
   await gone.body?.cancel()
 
   child.kill('SIGTERM')
-  let timer: NodeJS.Timeout | undefined
-  const [code, signal] = await Promise.race([
-    exited,
-    new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no exit; output:\n${output()}`)) }, 10_000) })
-  ]).finally(() => { clearTimeout(timer) })
+  const [code, signal] = await exitWithin(proc, 10_000)
   t.equal(code, 0, 'SIGTERM closes the app and exits 0')
   t.equal(signal, null)
   t.match(output(), /deregistered from its own registry/)

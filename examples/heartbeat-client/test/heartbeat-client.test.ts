@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import lunaRegistry, { type LunaRegistryOptions } from 'luna-registry'
 import t, { type Test } from 'tap'
+import { exitWithin, runNode, type NodeProcess } from '../../../test-support/node-process.js'
 import { until } from '../../../test-support/until.js'
 
 const exampleDir = fileURLToPath(new URL('..', import.meta.url))
@@ -28,38 +28,8 @@ function lunaUrl (port: number): string {
   return `http://${username}:${encodeURIComponent(password)}@127.0.0.1:${port}/registry/v1`
 }
 
-interface Client {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<[number | null, NodeJS.Signals | null]>
-}
-
-function startClient (t: Test, registryPort: number): Client {
-  const child = spawn(process.execPath, ['dist/index.js'], {
-    cwd: exampleDir,
-    env: { ...process.env, LUNA_URL: lunaUrl(registryPort), SERVICE_NAME: SERVICE, PORT: '0', HEARTBEAT_INTERVAL: '100' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return { child, output: () => output, exited }
-}
-
-async function exitOf (client: Client): Promise<[number | null, NodeJS.Signals | null]> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`client did not exit; output:\n${client.output()}`)) }, 10_000)
-  })
-  try {
-    return await Promise.race([client.exited, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+function startClient (t: Test, registryPort: number): NodeProcess {
+  return runNode(t, 'dist/index.js', exampleDir, { LUNA_URL: lunaUrl(registryPort), SERVICE_NAME: SERVICE, PORT: '0', HEARTBEAT_INTERVAL: '100' })
 }
 
 t.test('registers, heartbeats, registers again after a 404 and deregisters on SIGTERM', async (t) => {
@@ -94,7 +64,7 @@ t.test('registers, heartbeats, registers again after a 404 and deregisters on SI
   await until('the client logs it', () => client.output().includes(`re-registered ${instanceId}`) || undefined)
 
   client.child.kill('SIGTERM')
-  const [code, signal] = await exitOf(client)
+  const [code, signal] = await exitWithin(client, 10_000)
   t.equal(code, 0, 'exits 0')
   t.equal(signal, null)
   t.equal(await app.lunaRegistry.getInstance(instanceId), undefined, 'left the registry')
@@ -123,7 +93,7 @@ t.test('carries on while the registry is unreachable and registers once it is up
 
   await app.close()
   client.child.kill('SIGINT')
-  const [code] = await exitOf(client)
+  const [code] = await exitWithin(client, 10_000)
   t.equal(code, 0, 'exits 0 even when the DELETE cannot reach the registry')
   t.match(client.output(), /DELETE .* failed, registry unreachable/)
   t.notMatch(client.output(), /Unhandled|TypeError/)
@@ -137,6 +107,6 @@ t.test('says so when the registry refuses the credentials, and keeps trying', as
   t.same(await app.lunaRegistry.listInstances(), [])
 
   client.child.kill('SIGTERM')
-  const [code] = await exitOf(client)
+  const [code] = await exitWithin(client, 10_000)
   t.equal(code, 0)
 })

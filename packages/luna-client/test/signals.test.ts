@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { exitWithin, runProcess, type NodeProcess } from '../../../test-support/node-process.js'
 import { until } from '../../../test-support/until.js'
 import { createLunaClient, type InstanceView } from '../src/index.js'
 import { startRegistry, type TestRegistry } from './helpers.js'
@@ -10,41 +9,13 @@ const fixture = fileURLToPath(new URL('fixtures/service.mjs', import.meta.url))
 // A fresh node process can take seconds to start on a busy machine; behaviour gets its own bounds.
 const STARTUP = 15_000
 
-interface Service {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<[number | null, NodeJS.Signals | null]>
-}
-
-function run (t: Test, registry: TestRegistry, mode: string): Service {
+function run (t: Test, registry: TestRegistry, mode: string): NodeProcess {
   // A plain node process: the test runner puts its loaders, which listen for signals too, into
   // NODE_OPTIONS of every node it sees spawned. `exec` keeps the pid, so signals reach node.
-  const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$1"', process.execPath, fixture], {
-    env: { ...process.env, MODE: mode, LUNA_URL: registry.url },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return { child, output: () => output, exited }
+  return runProcess(t, '/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$1"', process.execPath, fixture], { env: { MODE: mode, LUNA_URL: registry.url } })
 }
 
-/** The exit, or a rejection naming the output if there is none within `timeout` ms. */
-async function exit (service: Service, timeout: number): Promise<[number | null, NodeJS.Signals | null]> {
-  let timer: NodeJS.Timeout | undefined
-  return await Promise.race([
-    service.exited,
-    new Promise<never>((resolve, reject) => {
-      timer = setTimeout(() => { reject(new Error(`no exit within ${timeout} ms; output:\n${service.output()}`)) }, timeout)
-    })
-  ]).finally(() => { clearTimeout(timer) })
-}
-
-async function registered (service: Service): Promise<string> {
+async function registered (service: NodeProcess): Promise<string> {
   return await until('the service registers', () => /registered (\S+)/.exec(service.output())?.[1], STARTUP)
 }
 
@@ -58,7 +29,7 @@ t.test('SIGTERM: deregistered within a second, then the process ends as SIGTERM 
   const sent = Date.now()
   await until('the instance leaves the registry', async () => await registry.get(`/instances/${id}`) === undefined ? true : undefined, 1000)
   t.ok(Date.now() - sent < 1000, `gone ${Date.now() - sent} ms after SIGTERM`)
-  t.same(await exit(service, 2000), [null, 'SIGTERM'], 'the signal is raised again: exit status 143 in a shell')
+  t.same(await exitWithin(service, 2000), [null, 'SIGTERM'], 'the signal is raised again: exit status 143 in a shell')
   t.match(service.output(), /deregistered true/)
 })
 
@@ -67,7 +38,7 @@ t.test('SIGINT works the same', async (t) => {
   const service = run(t, registry, 'signals')
   const id = await registered(service)
   service.child.kill('SIGINT')
-  t.same(await exit(service, 2000), [null, 'SIGINT'])
+  t.same(await exitWithin(service, 2000), [null, 'SIGINT'])
   t.equal(await registry.get(`/instances/${id}`), undefined)
 })
 
@@ -76,7 +47,7 @@ t.test('beside a listener that only cleans up, the process still ends, with the 
   const service = run(t, registry, 'passive')
   const id = await registered(service)
   service.child.kill('SIGTERM')
-  t.same(await exit(service, 2000), [143, null], '128 + 15')
+  t.same(await exitWithin(service, 2000), [143, null], '128 + 15')
   t.match(service.output(), /cleaning up[\s\S]*deregistered true/)
   t.equal(await registry.get(`/instances/${id}`), undefined)
 })
@@ -87,7 +58,7 @@ t.test('with exit: false, an application that handles SIGTERM itself decides whe
   const id = await registered(service)
   service.child.kill('SIGTERM')
   // The server closed, the instance deregistered, nothing left to do: the process ends by itself.
-  t.same(await exit(service, 2000), [0, null])
+  t.same(await exitWithin(service, 2000), [0, null])
   t.match(service.output(), /closing[\s\S]*deregistered true|deregistered true[\s\S]*closing/)
   t.equal(await registry.get(`/instances/${id}`), undefined)
 })
@@ -97,7 +68,7 @@ t.test('SIGKILL leaves the instance to turn DOWN at the heartbeat timeout', asyn
   const service = run(t, registry, 'signals')
   const id = await registered(service)
   service.child.kill('SIGKILL')
-  await exit(service, 2000)
+  await exitWithin(service, 2000)
   t.match(await registry.get<InstanceView>(`/instances/${id}`), { status: 'OK' }, 'still listed, OK until its deadline')
   const down = await until('the instance turns DOWN', async () => {
     const instance = await registry.get<InstanceView>(`/instances/${id}`)
@@ -111,7 +82,7 @@ t.test('no timer or connection of the client keeps a process alive', async (t) =
   const client = createLunaClient(registry.url)
   for (const mode of ['stop', 'forget', 'watch']) {
     const service = run(t, registry, mode)
-    t.same(await exit(service, STARTUP), [0, null], `${mode}: the process ends by itself`)
+    t.same(await exitWithin(service, STARTUP), [0, null], `${mode}: the process ends by itself`)
     t.match(service.output(), mode === 'watch' ? /watched/ : /done/)
   }
   const left = await client.instances({ service: 'worker' })
