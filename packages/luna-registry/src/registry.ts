@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { InstanceIdMismatchError, InvalidInstanceIdError, NoInstanceAvailableError, ServiceNotFoundError } from './errors.js'
 import { EVENT_TYPES, type InstanceStatus, type RegistryEvent, type RegistryEventMap, type StatusReason } from './events.js'
 import { parseInstanceId } from './instance-id.js'
+import { KnownBodies } from './known-bodies.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 import { isSharedStore, type BalancerOptions, type InstanceRecord, type InstanceUpdate, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
 import { assertInstanceInfo } from './validation.js'
@@ -44,6 +45,8 @@ const ANNOUNCE_SLICE = 100
 // The routes' bodies already passed the schema; these skip checking them a second time.
 export const kRegister = Symbol('luna-registry.register')
 export const kHeartbeat = Symbol('luna-registry.heartbeat')
+/** The bodies the routes accepted, so that a repeated one is not parsed and checked again. */
+export const kBodies = Symbol('luna-registry.bodies')
 
 type EventFields<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id' | 'time' | 'service' | 'instanceId'> : never
 
@@ -70,6 +73,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   #sweepFailing = false
   /** Smooth weighted round-robin state: service → instance id → current weight. */
   readonly #rotation = new Map<string, Map<string, number>>()
+  readonly [kBodies] = new KnownBodies()
 
   constructor (config: LunaRegistryConfig) {
     super()
@@ -143,6 +147,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   async deregister (instanceId: string): Promise<boolean> {
     const removed = await this.store.remove(instanceId)
     if (removed) {
+      this[kBodies].forget(instanceId)
       const name = instanceId.slice(0, instanceId.indexOf(':'))
       this.#emit({ instanceId, name }, { type: 'deregistered' })
     }
@@ -299,6 +304,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
         ({ type: 'status', previous: 'OK', status: 'DOWN', reason: 'timeout', instance: this.view(record, now) }))
       if (this.evictAfter > 0) {
         const evicted = await this.store.evictTimedOut(now - this.heartbeatTimeout - this.evictAfter)
+        for (const record of evicted) this[kBodies].forget(record.instanceId)
         await this.#announce(evicted, (record) => ({ type: 'evicted', instance: this.view(record, now) }))
       }
       if (this.#sweepFailing) this.#log?.info('luna-registry: sweeping works again')
@@ -344,7 +350,10 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   }
 
   #receive (message: SharedEvent): void {
-    if (message.origin !== this.#origin) this.#deliver(message.event)
+    if (message.origin === this.#origin) return
+    // Another process removed it: nothing of it need be remembered here.
+    if (message.event.type === 'deregistered' || message.event.type === 'evicted') this[kBodies].forget(message.event.instanceId)
+    this.#deliver(message.event)
   }
 
   /**

@@ -1,10 +1,10 @@
-import type { FastifyPluginAsync, preHandlerHookHandler } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest, FastifySchemaCompiler, preHandlerHookHandler } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
-import { wildcardNamed } from '../validation.js'
-import { kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
+import { validatorCompiler, wildcardNamed } from '../validation.js'
+import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
   ErrorResponses,
@@ -12,7 +12,8 @@ import {
   InstanceListSchema,
   InstanceParamsSchema,
   InstanceQuerySchema,
-  InstanceViewSchema
+  InstanceViewSchema,
+  type InstanceInfo
 } from '../schemas.js'
 
 /** Instance bodies are small; anything larger is a mistake or an attack. */
@@ -30,10 +31,42 @@ const checkId: preHandlerHookHandler = async (request) => {
 
 export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const known = registry[kBodies]
+
+  // A body that is the one last accepted for this instance (most heartbeats) comes back as the
+  // info it was then, already checked; any other is parsed, and its text kept until it has been
+  // accepted and can be remembered.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error')
+  const texts = new WeakMap<object, string>()
+  fastify.removeContentTypeParser('application/json')
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+    const info = known.lookup((request.params as InstanceParams)['*'], text as string)
+    if (info !== undefined) return done(null, info)
+    parseJson(request, text as string, (error, body) => {
+      if (typeof body === 'object' && body !== null) texts.set(body, text as string)
+      done(error, body)
+    })
+  })
+  const remember = (request: FastifyRequest<{ Params: InstanceParams }>): void => {
+    const text = texts.get(request.body as object)
+    if (text !== undefined) known.remember(request.params['*'], text, request.body as InstanceInfo)
+  }
+  // What `lookup` gave passed this schema when it was remembered.
+  const bodyValidator: FastifySchemaCompiler<object> = (route) => {
+    const validate = validatorCompiler(route)
+    if (route.httpPart !== 'body') return validate
+    const check: ReturnType<FastifySchemaCompiler<object>> = (data: unknown): boolean => {
+      if (known.checked(data)) return true
+      const valid = validate(data) as boolean
+      check.errors = validate.errors
+      return valid
+    }
+    return check
+  }
+  const body = { ...formatter, bodyLimit: BODY_LIMIT, validatorCompiler: bodyValidator }
 
   app.post('/instances/*', {
-    ...formatter,
-    bodyLimit: BODY_LIMIT,
+    ...body,
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
@@ -41,12 +74,12 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     }
   }, async (request, reply) => {
     const { created, instance } = await registry[kRegister](request.params['*'], request.body)
+    remember(request)
     return await reply.code(created ? 201 : 200).send(instance)
   })
 
   app.put('/instances/*', {
-    ...formatter,
-    bodyLimit: BODY_LIMIT,
+    ...body,
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
@@ -55,6 +88,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   }, async (request) => {
     const instance = await registry[kHeartbeat](request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
+    remember(request)
     return instance
   })
 

@@ -7,8 +7,14 @@ import type {
   RegistryStore
 } from '../store.js'
 
+/** `value` itself when nothing can change it, else a copy of its own properties. */
+function own<T extends object> (value: T): T {
+  return Object.isFrozen(value) ? value : { ...value }
+}
+
 /**
- * A private copy, so nothing the caller keeps can change what is stored. Built field by field:
+ * A private copy, so nothing the caller keeps can change what is stored; frozen objects (the
+ * routes freeze the bodies they remember) are kept as they are. Built field by field:
  * every stored record then has one shape, which keeps reads fast, and copying costs a tenth of
  * what a spread of objects of varied shapes does. Records handed out are read-only by type.
  */
@@ -21,8 +27,8 @@ function copy (record: InstanceUpdate, registeredAt: number, reportedDownSince =
     version: record.version,
     url: record.url,
     status: record.status,
-    balancerOptions: { ...record.balancerOptions },
-    metadata: { ...record.metadata },
+    balancerOptions: own(record.balancerOptions),
+    metadata: own(record.metadata),
     registeredAt,
     lastHeartbeat: record.lastHeartbeat
   }
