@@ -1,4 +1,5 @@
 import type { InstanceInfo } from './schemas.js'
+import { keepJson } from './view-json.js'
 
 interface Known {
   text: string
@@ -18,7 +19,8 @@ function deepFreeze (value: unknown): void {
  * nor checked again. That is sound because parsing and checking are functions of the text and
  * the id alone: a remembered body is exactly what a fresh parse would give, and it can never
  * disagree with the store. The info is frozen when it is remembered, so every request that gets
- * it gets the same value, and the store may keep it without a copy.
+ * it gets the same value, the store may keep it without a copy, and the JSON of its metadata
+ * and balancer options is written once.
  *
  * One entry per instance: a heartbeat with a different body replaces it, and removing or evicting
  * the instance forgets it.
@@ -41,6 +43,8 @@ export class KnownBodies {
   /** After `info`, parsed from `text`, has been accepted for `instanceId`. */
   remember (instanceId: string, text: string, info: InstanceInfo): void {
     deepFreeze(info)
+    if (info.metadata !== undefined) keepJson(info.metadata)
+    if (info.balancerOptions !== undefined) keepJson(info.balancerOptions)
     this.#checked.add(info)
     this.#known.set(instanceId, { text, info })
   }

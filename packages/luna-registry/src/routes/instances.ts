@@ -1,9 +1,10 @@
-import type { FastifyPluginAsync, FastifyRequest, FastifySchemaCompiler, preHandlerHookHandler } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest, FastifySchemaCompiler, FastifySerializerCompiler, preHandlerHookHandler } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
+import { viewJson } from '../view-json.js'
 import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
@@ -19,7 +20,11 @@ import {
 /** Instance bodies are small; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = 64 * 1024
 
+// A success is one view; errors are built field by field in the schema's shape.
+const viewSerializer: FastifySerializerCompiler<object> = ({ httpStatus }) =>
+  httpStatus?.startsWith('2') === true ? viewJson : (data) => JSON.stringify(data)
 const formatter = { schemaErrorFormatter: wildcardNamed('id') }
+const answersView = { ...formatter, serializerCompiler: viewSerializer }
 
 // POST and PUT check the id while building the record; GET and DELETE check it here, so a
 // malformed id is a 400 naming the part rather than a 404.
@@ -48,8 +53,11 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     })
   })
   const remember = (request: FastifyRequest<{ Params: InstanceParams }>): void => {
-    const text = texts.get(request.body as object)
-    if (text !== undefined) known.remember(request.params['*'], text, request.body as InstanceInfo)
+    const info = request.body as InstanceInfo
+    const text = texts.get(info)
+    if (text === undefined) return
+    texts.delete(info)
+    known.remember(request.params['*'], text, info)
   }
   // What `lookup` gave passed this schema when it was remembered.
   const bodyValidator: FastifySchemaCompiler<object> = (route) => {
@@ -63,10 +71,10 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     }
     return check
   }
-  const body = { ...formatter, bodyLimit: BODY_LIMIT, validatorCompiler: bodyValidator }
+  const takesBody = { ...answersView, bodyLimit: BODY_LIMIT, validatorCompiler: bodyValidator }
 
   app.post('/instances/*', {
-    ...body,
+    ...takesBody,
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
@@ -79,7 +87,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.put('/instances/*', {
-    ...body,
+    ...takesBody,
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
@@ -102,7 +110,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.get('/instances/*', {
-    ...formatter,
+    ...answersView,
     preHandler: checkId,
     schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
   }, async (request) => {

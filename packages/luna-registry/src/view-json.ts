@@ -1,0 +1,35 @@
+import type { InstanceView } from './schemas.js'
+
+/** The JSON of objects that can never change, written once. */
+const written = new WeakMap<object, string>()
+
+/**
+ * Remembers the JSON of `value`, which must be deeply frozen and plain (a parsed body's object):
+ * an instance's metadata and balancer options then go out as one string on every heartbeat.
+ */
+export function keepJson (value: object): void {
+  written.set(value, JSON.stringify(value))
+}
+
+function objectJson (value: object): string {
+  return written.get(value) ?? JSON.stringify(value)
+}
+
+/**
+ * The JSON of a single instance view, field by field in the schema's order. Faster than the
+ * schema-compiled serialiser because the two open-ended objects come from `keepJson` as text.
+ */
+export function viewJson (view: InstanceView): string {
+  let json = '{"instanceId":' + JSON.stringify(view.instanceId) + ',"name":' + JSON.stringify(view.name)
+  if (view.description !== undefined) json += ',"description":' + JSON.stringify(view.description)
+  json += ',"version":' + JSON.stringify(view.version) +
+    ',"url":' + JSON.stringify(view.url) +
+    ',"status":' + JSON.stringify(view.status) +
+    ',"reportedStatus":' + JSON.stringify(view.reportedStatus) +
+    ',"balancerOptions":' + objectJson(view.balancerOptions) +
+    ',"metadata":' + objectJson(view.metadata) +
+    ',"registeredAt":' + JSON.stringify(view.registeredAt) +
+    ',"lastHeartbeat":' + JSON.stringify(view.lastHeartbeat)
+  if (view.downSince !== undefined) json += ',"downSince":' + JSON.stringify(view.downSince)
+  return json + '}'
+}

@@ -1,0 +1,174 @@
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { KnownBodies } from '../src/known-bodies.js'
+import { kBodies } from '../src/registry.js'
+import { MemoryStore } from '../src/stores/memory-store.js'
+import { viewJson } from '../src/view-json.js'
+import type { InstanceView } from '../src/schemas.js'
+import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
+
+const ID = 'orders:10.0.0.1:8080'
+const URL_ = `${PREFIX}/instances/${ID}`
+const JSON_HEADERS = { ...AUTH, 'content-type': 'application/json' }
+
+// Bodies are sent as text, exactly as a client would, so the same bytes arrive each time.
+async function send (app: FastifyInstance, method: 'POST' | 'PUT', url: string, text: string): Promise<{ statusCode: number, body: Record<string, unknown> }> {
+  const res = await app.inject({ method, url, headers: JSON_HEADERS, payload: text })
+  return { statusCode: res.statusCode, body: res.json() }
+}
+
+const known = (app: FastifyInstance): KnownBodies => app.lunaRegistry[kBodies]
+
+t.test('a repeated heartbeat body is answered like a fresh one, with the heartbeat refreshed', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now })
+  const text = JSON.stringify(info('orders', { description: 'Takes orders', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 3, pool: { size: 4 } } }))
+  t.equal((await send(app, 'POST', URL_, text)).statusCode, 201)
+  t.equal(known(app).size, 1, 'the accepted body is remembered')
+  for (let beat = 1; beat <= 3; beat++) {
+    clock.advance(1000)
+    const res = await send(app, 'PUT', URL_, text)
+    t.equal(res.statusCode, 200)
+    t.same(res.body, {
+      instanceId: ID,
+      name: 'orders',
+      description: 'Takes orders',
+      version: '1.0.0',
+      url: 'http://10.0.0.1:8080/',
+      status: 'OK',
+      reportedStatus: 'OK',
+      balancerOptions: { weight: 3, pool: { size: 4 } },
+      metadata: { zone: 'eu-1' },
+      registeredAt: new Date(clock.now() - beat * 1000).toISOString(),
+      lastHeartbeat: new Date(clock.now()).toISOString()
+    })
+  }
+  t.equal(known(app).size, 1)
+})
+
+t.test('a body that differs from the remembered one is parsed and checked afresh', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' } }))
+  await send(app, 'POST', URL_, text)
+  await send(app, 'PUT', URL_, text)
+
+  const bad = await send(app, 'PUT', URL_, JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, status: 'ok' })))
+  t.equal(bad.statusCode, 400)
+  t.match(bad.body.message, 'body/status must be one of "OK", "DOWN"')
+  t.equal((await app.lunaRegistry.getInstance(ID))?.reportedStatus, 'OK', 'the refused body changed nothing')
+  t.equal((await send(app, 'PUT', URL_, JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, status: 'ok' })))).statusCode, 400,
+    'a refused body is not remembered')
+
+  const spaced = await send(app, 'PUT', URL_, JSON.stringify(info('orders', { metadata: { zone: 'eu-2' } }), null, 2))
+  t.equal(spaced.statusCode, 200)
+  t.same(spaced.body.metadata, { zone: 'eu-2' })
+  const again = await send(app, 'PUT', URL_, text)
+  t.same(again.body.metadata, { zone: 'eu-1' }, 'the first body again is the first info again')
+  t.equal(known(app).size, 1, 'one body per instance: the last accepted')
+})
+
+t.test('a body remembered for one instance is not taken as checked for another', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders'))
+  await send(app, 'POST', URL_, text)
+  await send(app, 'PUT', URL_, text)
+  const other = await send(app, 'POST', `${PREFIX}/instances/billing:10.0.0.1:8080`, text)
+  t.equal(other.statusCode, 400, 'the name still has to match the id it is sent to')
+  t.match(other.body.message, 'name')
+  const sibling = await send(app, 'POST', `${PREFIX}/instances/orders:10.0.0.2:8080`, text)
+  t.equal(sibling.statusCode, 201)
+  t.equal(sibling.body.instanceId, 'orders:10.0.0.2:8080')
+  t.equal(known(app).size, 2)
+})
+
+t.test('only accepted bodies are remembered, and a removed instance is forgotten', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000, evictAfter: 1000 })
+  const text = JSON.stringify(info('orders'))
+  t.equal((await send(app, 'PUT', URL_, text)).statusCode, 404)
+  t.equal(known(app).size, 0, 'a heartbeat for an unknown instance leaves nothing behind')
+
+  await send(app, 'POST', URL_, text)
+  t.equal(known(app).size, 1)
+  t.equal((await app.inject({ method: 'DELETE', url: URL_, headers: AUTH })).statusCode, 204)
+  t.equal(known(app).size, 0, 'deregistered: forgotten')
+  t.equal((await send(app, 'PUT', URL_, text)).statusCode, 404, 'and a heartbeat with the same body is still a 404')
+
+  t.equal((await send(app, 'POST', URL_, text)).statusCode, 201)
+  clock.advance(2001)
+  await app.lunaRegistry.sweep()
+  t.equal(await app.lunaRegistry.getInstance(ID), undefined)
+  t.equal(known(app).size, 0, 'evicted: forgotten')
+})
+
+t.test('the remembered info is frozen, so the store keeps it without a copy and nothing changes it', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, balancerOptions: { weight: 2, pool: { size: 4 } } }))
+  await send(app, 'POST', URL_, text)
+  await send(app, 'PUT', URL_, text)
+  const instance = await app.lunaRegistry.getInstance(ID)
+  t.ok(Object.isFrozen(instance?.metadata))
+  t.ok(Object.isFrozen((instance?.balancerOptions as unknown as { pool: object }).pool), 'all the way down')
+  t.throws(() => { (instance!.metadata as Record<string, string>)['zone'] = 'elsewhere' })
+  t.same((await send(app, 'PUT', URL_, text)).body.metadata, { zone: 'eu-1' })
+})
+
+t.test('KnownBodies: a lookup needs the same id and the same text', async (t) => {
+  const bodies = new KnownBodies()
+  const parsed = { name: 'orders', version: '1', status: 'OK' as const, url: 'http://h/', metadata: { a: 'b' } }
+  bodies.remember('orders:h:1', '{"x":1}', parsed)
+  t.equal(bodies.lookup('orders:h:1', '{"x":1}'), parsed)
+  t.equal(bodies.lookup('orders:h:1', '{"x": 1}'), undefined)
+  t.equal(bodies.lookup('orders:h:2', '{"x":1}'), undefined)
+  t.ok(bodies.checked(parsed))
+  t.notOk(bodies.checked({ ...parsed }))
+  t.notOk(bodies.checked(null))
+  t.notOk(bodies.checked('{"x":1}'))
+  bodies.forget('orders:h:1')
+  t.equal(bodies.lookup('orders:h:1', '{"x":1}'), undefined)
+  t.equal(bodies.size, 0)
+})
+
+t.test('viewJson: the same value JSON.stringify gives, escapes included', async (t) => {
+  const view: InstanceView = {
+    instanceId: 'orders:h:1',
+    name: 'orders',
+    description: 'quotes " and \\ and a\nnewline, \u2028, émoji 🚀, \u0001',
+    version: '1.0.0-"beta"',
+    url: 'http://h/?q="1"',
+    status: 'DOWN',
+    reportedStatus: 'OK',
+    balancerOptions: { weight: 1, nested: { list: [1, 'two', null] } } as InstanceView['balancerOptions'],
+    metadata: { 'key "quoted"': 'value\twith tab' },
+    registeredAt: '2026-01-01T00:00:00.000Z',
+    lastHeartbeat: '2026-01-01T00:00:01.000Z',
+    downSince: '2026-01-01T00:00:16.000Z'
+  }
+  t.same(JSON.parse(viewJson(view)), view)
+  const { description: _, downSince: __, ...plain } = view
+  const text = viewJson(plain)
+  t.same(JSON.parse(text), plain)
+  t.notMatch(text, 'description')
+  t.notMatch(text, 'downSince')
+})
+
+t.test('MemoryStore keeps frozen objects as they are and copies the others', async (t) => {
+  const store = new MemoryStore()
+  const frozen = Object.freeze({ zone: 'eu-1' })
+  const open = { weight: 1 }
+  const { instance } = await store.register({
+    instanceId: 'orders:h:1',
+    name: 'orders',
+    version: '1',
+    url: 'http://h/',
+    status: 'OK',
+    balancerOptions: open,
+    metadata: frozen,
+    registeredAt: 1,
+    lastHeartbeat: 1
+  })
+  t.equal(instance.metadata, frozen, 'nothing can change it: no copy needed')
+  t.not(instance.balancerOptions, open)
+  open.weight = 9
+  t.equal((await store.get('orders:h:1'))?.balancerOptions.weight, 1, 'the caller changing its object changes nothing stored')
+})
