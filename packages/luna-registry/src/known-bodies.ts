@@ -1,10 +1,16 @@
+import * as crypto from 'node:crypto'
 import type { InstanceInfo } from './schemas.js'
-import { keepJson } from './view-json.js'
 
 interface Known {
-  text: string
+  /** SHA-256 of the body's text. */
+  digest: string
   info: Readonly<InstanceInfo>
 }
+
+// `crypto.hash` (Node.js 20.12 and later) costs half of what a Hash object does for a short text.
+const sha256: (text: string) => string = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'base64')
+  : (text) => crypto.createHash('sha256').update(text).digest('base64')
 
 /** Freezes `value` and everything it holds (a parsed JSON body: plain objects and arrays). */
 function deepFreeze (value: unknown): void {
@@ -14,16 +20,17 @@ function deepFreeze (value: unknown): void {
 }
 
 /**
- * The last body accepted from each instance, as sent and as checked. An instance sends the same
- * body with every heartbeat; the same text, sent again to the same instance id, is neither parsed
- * nor checked again. That is sound because parsing and checking are functions of the text and
- * the id alone: a remembered body is exactly what a fresh parse would give, and it can never
- * disagree with the store. The info is frozen when it is remembered, so every request that gets
- * it gets the same value, the store may keep it without a copy, and the JSON of its metadata
- * and balancer options is written once.
+ * The last body accepted from each instance, by the SHA-256 of its text, with what it was
+ * checked and turned into. An instance sends the same body with every heartbeat; the same text,
+ * sent again to the same instance id, is neither parsed nor checked again. That is sound because
+ * parsing and checking are functions of the text and the id alone: a remembered body is what a
+ * fresh parse would give, and it can never disagree with the store. A digest rather than the
+ * text keeps the memory per instance small; two texts with one SHA-256 are not a practical
+ * concern.
  *
- * One entry per instance: a heartbeat with a different body replaces it, and removing or evicting
- * the instance forgets it.
+ * The info is frozen when it is remembered, so every request that gets it gets the same value
+ * and the store may keep it without a copy. One entry per instance: a heartbeat with a different
+ * body replaces it, and removing or evicting the instance forgets it.
  */
 export class KnownBodies {
   readonly #known = new Map<string, Known>()
@@ -32,7 +39,7 @@ export class KnownBodies {
   /** The info `text` stands for when it is the body last accepted for `instanceId`. */
   lookup (instanceId: string, text: string): Readonly<InstanceInfo> | undefined {
     const known = this.#known.get(instanceId)
-    return known !== undefined && known.text === text ? known.info : undefined
+    return known !== undefined && known.digest === sha256(text) ? known.info : undefined
   }
 
   /** Whether `value` is an info handed out by `lookup`, so known to pass the body schema. */
@@ -43,10 +50,8 @@ export class KnownBodies {
   /** After `info`, parsed from `text`, has been accepted for `instanceId`. */
   remember (instanceId: string, text: string, info: InstanceInfo): void {
     deepFreeze(info)
-    if (info.metadata !== undefined) keepJson(info.metadata)
-    if (info.balancerOptions !== undefined) keepJson(info.balancerOptions)
     this.#checked.add(info)
-    this.#known.set(instanceId, { text, info })
+    this.#known.set(instanceId, { digest: sha256(text), info })
   }
 
   forget (instanceId: string): void {

@@ -338,7 +338,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   #emit (record: Pick<InstanceRecord, 'instanceId' | 'name'>, fields: EventFields): void {
     const event = {
-      time: new Date(this.now()).toISOString(),
+      time: iso(this.now()),
       service: record.name,
       instanceId: record.instanceId,
       ...fields
@@ -363,7 +363,15 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
    */
   #deliver (fields: Omit<RegistryEvent, 'id'>): void {
     const event = { id: ++this.#sequence, ...fields } as RegistryEvent
-    for (const listener of [...this.rawListeners(event.type), ...this.rawListeners('event')]) {
+    // Both lists are taken before any listener runs: one added meanwhile waits for the next event.
+    const typed = this.rawListeners(event.type)
+    const all = this.rawListeners('event')
+    this.#call(typed, event)
+    this.#call(all, event)
+  }
+
+  #call (listeners: Function[], event: RegistryEvent): void {
+    for (const listener of listeners) {
       try {
         (listener as (event: RegistryEvent) => void)(event)
       } catch (error) {
@@ -375,14 +383,20 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
 // Timestamps repeat across reads (lists, panels, streams) until the next heartbeat: formatting
 // each millisecond once, from a small cache, makes a list of 10 000 instances half as costly.
+// The last one asked for is kept apart: heartbeats and events in the same millisecond ask for it.
 const isoCache = new Map<number, string>()
+let lastMs = Number.NaN
+let lastText = ''
 function iso (ms: number): string {
+  if (ms === lastMs) return lastText
   let text = isoCache.get(ms)
   if (text === undefined) {
     if (isoCache.size >= 16_384) isoCache.clear()
     text = new Date(ms).toISOString()
     isoCache.set(ms, text)
   }
+  lastMs = ms
+  lastText = text
   return text
 }
 

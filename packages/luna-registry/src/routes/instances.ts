@@ -52,12 +52,13 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       done(error, body)
     })
   })
-  const remember = (request: FastifyRequest<{ Params: InstanceParams }>): void => {
+  // `instanceId` is the store's own string: the request's is a slice that would keep its URL alive.
+  const remember = (request: FastifyRequest, instanceId: string): void => {
     const info = request.body as InstanceInfo
     const text = texts.get(info)
     if (text === undefined) return
     texts.delete(info)
-    known.remember(request.params['*'], text, info)
+    known.remember(instanceId, text, info)
   }
   // What `lookup` gave passed this schema when it was remembered.
   const bodyValidator: FastifySchemaCompiler<object> = (route) => {
@@ -82,7 +83,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     }
   }, async (request, reply) => {
     const { created, instance } = await registry[kRegister](request.params['*'], request.body)
-    remember(request)
+    remember(request, instance.instanceId)
     return await reply.code(created ? 201 : 200).send(instance)
   })
 
@@ -96,7 +97,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   }, async (request) => {
     const instance = await registry[kHeartbeat](request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
-    remember(request)
+    remember(request, instance.instanceId)
     return instance
   })
 

@@ -7,6 +7,11 @@ import type {
   RegistryStore
 } from '../store.js'
 
+/** A string of its own with the same characters, holding on to nothing else. */
+function fresh (text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string
+}
+
 /** `value` itself when nothing can change it, else a copy of its own properties. */
 function own<T extends object> (value: T): T {
   return Object.isFrozen(value) ? value : { ...value }
@@ -21,9 +26,10 @@ function own<T extends object> (value: T): T {
 function copy (record: InstanceUpdate, registeredAt: number, reportedDownSince = record.reportedDownSince, previous?: Readonly<InstanceRecord>): Readonly<InstanceRecord> {
   const stored: InstanceRecord = {
     // The strings the store already holds, not the request's equal copies: the time queue keeps
-    // an id per heartbeat, and they should all be one string.
-    instanceId: previous?.instanceId ?? record.instanceId,
-    name: previous?.name ?? record.name,
+    // an id per heartbeat, and they should all be one string. A new id is copied: the caller's is
+    // often a slice of a request URL, which it would keep alive.
+    instanceId: previous?.instanceId ?? fresh(record.instanceId),
+    name: previous?.name ?? fresh(record.name),
     version: record.version,
     url: record.url,
     status: record.status,
@@ -60,12 +66,11 @@ class TimeQueue {
     else this.#newest = at
   }
 
-  /** Removes and returns the entries whose time is at or before `before`, oldest first. */
-  takeUntil (before: number): Array<[string, number]> {
+  /** Removes the entries whose time is at or before `before` and hands each to `take`, oldest first. */
+  takeUntil (before: number, take: (id: string, at: number) => void): void {
     if (!this.#sorted) this.#sort()
-    const taken: Array<[string, number]> = []
     while (this.#head < this.#times.length && this.#times[this.#head]! <= before) {
-      taken.push([this.#ids[this.#head]!, this.#times[this.#head]!])
+      take(this.#ids[this.#head]!, this.#times[this.#head]!)
       this.#head++
     }
     // Drop the taken prefix once it is most of the arrays.
@@ -74,7 +79,6 @@ class TimeQueue {
       this.#times = this.#times.slice(this.#head)
       this.#head = 0
     }
-    return taken
   }
 
   #sort (): void {
@@ -95,7 +99,8 @@ class TimeQueue {
  */
 export class MemoryStore implements RegistryStore {
   readonly #instances = new Map<string, Readonly<InstanceRecord>>()
-  readonly #byService = new Map<string, Map<string, Readonly<InstanceRecord>>>()
+  /** The ids of each service's instances: a heartbeat changes a record, never who belongs where. */
+  readonly #byService = new Map<string, Set<string>>()
   /** Every registration and heartbeat, by time: the candidates for a timeout. */
   readonly #live = new TimeQueue()
   /** Instances handed out as timed out, waiting for a heartbeat or for eviction. */
@@ -104,10 +109,10 @@ export class MemoryStore implements RegistryStore {
   readonly #timedOut = new TimeQueue()
 
   async register (record: InstanceRecord): Promise<RegisterResult> {
-    const stored = copy(record, record.registeredAt)
-    const previous = this.#instances.get(stored.instanceId)
+    const previous = this.#instances.get(record.instanceId)
+    const stored = copy(record, record.registeredAt, record.reportedDownSince, previous)
     const timedOut = this.#claimed.has(stored.instanceId)
-    this.#put(stored)
+    this.#put(stored, previous === undefined)
     return previous === undefined
       ? { created: true, instance: stored, timedOut }
       : { created: false, instance: stored, previous, timedOut }
@@ -119,7 +124,7 @@ export class MemoryStore implements RegistryStore {
     const stillDown = update.status === 'DOWN' && previous.status === 'DOWN' && previous.reportedDownSince !== undefined
     const instance = copy(update, previous.registeredAt, stillDown ? previous.reportedDownSince : update.reportedDownSince, previous)
     const timedOut = this.#claimed.has(update.instanceId)
-    this.#put(instance)
+    this.#put(instance, false)
     return { instance, previous, timedOut }
   }
 
@@ -136,30 +141,34 @@ export class MemoryStore implements RegistryStore {
 
   async list (filter: ListFilter = {}): Promise<Array<Readonly<InstanceRecord>>> {
     if (filter.service === undefined) return [...this.#instances.values()]
-    return [...(this.#byService.get(filter.service)?.values() ?? [])]
+    const ids = this.#byService.get(filter.service)
+    if (ids === undefined) return []
+    const records: Array<Readonly<InstanceRecord>> = []
+    for (const id of ids) records.push(this.#instances.get(id)!)
+    return records
   }
 
   async claimTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>> {
     const claimed: Array<Readonly<InstanceRecord>> = []
-    for (const [id, at] of this.#live.takeUntil(before)) {
+    this.#live.takeUntil(before, (id, at) => {
       const record = this.#instances.get(id)
       // Stale entries: removed since, heartbeated since, or already handed out.
-      if (record === undefined || record.lastHeartbeat !== at || this.#claimed.has(id)) continue
+      if (record === undefined || record.lastHeartbeat !== at || this.#claimed.has(id)) return
       this.#claimed.add(id)
       this.#timedOut.push(id, at)
       claimed.push(record)
-    }
+    })
     return claimed
   }
 
   async evictTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>> {
     const evicted: Array<Readonly<InstanceRecord>> = []
-    for (const [id, at] of this.#timedOut.takeUntil(before)) {
+    this.#timedOut.takeUntil(before, (id, at) => {
       const record = this.#instances.get(id)
-      if (record === undefined || record.lastHeartbeat !== at || !this.#claimed.has(id)) continue
+      if (record === undefined || record.lastHeartbeat !== at || !this.#claimed.has(id)) return
       this.#delete(record)
       evicted.push(record)
-    }
+    })
     return evicted
   }
 
@@ -174,15 +183,17 @@ export class MemoryStore implements RegistryStore {
     if (service.size === 0) this.#byService.delete(record.name)
   }
 
-  #put (record: Readonly<InstanceRecord>): void {
+  /** Stores `record`; `joins` when its id is new, so its service gains a member. */
+  #put (record: Readonly<InstanceRecord>, joins: boolean): void {
     this.#instances.set(record.instanceId, record)
     this.#claimed.delete(record.instanceId)
     this.#live.push(record.instanceId, record.lastHeartbeat)
+    if (!joins) return
     let service = this.#byService.get(record.name)
     if (service === undefined) {
-      service = new Map()
+      service = new Set()
       this.#byService.set(record.name, service)
     }
-    service.set(record.instanceId, record)
+    service.add(record.instanceId)
   }
 }
