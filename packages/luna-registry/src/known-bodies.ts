@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto'
 import type { InstanceInfo } from './schemas.js'
+import { keepJson } from './view-json.js'
 
 interface Known {
   /** SHA-256 of the body's text. */
@@ -28,9 +29,10 @@ function deepFreeze (value: unknown): void {
  * text keeps the memory per instance small; two texts with one SHA-256 are not a practical
  * concern.
  *
- * The info is frozen when it is remembered, so every request that gets it gets the same value
- * and the store may keep it without a copy. One entry per instance: a heartbeat with a different
- * body replaces it, and removing or evicting the instance forgets it.
+ * The info is frozen when it is remembered, so every request that gets it gets the same value,
+ * the store may keep it without a copy, and the JSON of its metadata and balancer options is
+ * written once. One entry per instance: a heartbeat with a different body replaces it, and
+ * removing or evicting the instance forgets it.
  */
 export class KnownBodies {
   readonly #known = new Map<string, Known>()
@@ -50,6 +52,8 @@ export class KnownBodies {
   /** After `info`, parsed from `text`, has been accepted for `instanceId`. */
   remember (instanceId: string, text: string, info: InstanceInfo): void {
     deepFreeze(info)
+    if (info.metadata !== undefined) keepJson(info.metadata)
+    if (info.balancerOptions !== undefined) keepJson(info.balancerOptions)
     this.#checked.add(info)
     this.#known.set(instanceId, { digest: sha256(text), info })
   }
