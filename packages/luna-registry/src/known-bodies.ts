@@ -8,8 +8,11 @@ interface Known {
   info: Readonly<InstanceInfo>
 }
 
-// `crypto.hash` (Node.js 20.12 and later) costs half of what a Hash object does for a short text.
-const sha256: (text: string) => string = typeof crypto.hash === 'function'
+/**
+ * What a body's text is known by: its SHA-256. `crypto.hash` (Node.js 20.12 and later) costs half
+ * of what a Hash object does for a short text.
+ */
+export const bodyDigest: (text: string) => string = typeof crypto.hash === 'function'
   ? (text) => crypto.hash('sha256', text, 'base64')
   : (text) => crypto.createHash('sha256').update(text).digest('base64')
 
@@ -38,10 +41,10 @@ export class KnownBodies {
   readonly #known = new Map<string, Known>()
   readonly #checked = new WeakSet<object>()
 
-  /** The info `text` stands for when it is the body last accepted for `instanceId`. */
-  lookup (instanceId: string, text: string): Readonly<InstanceInfo> | undefined {
+  /** The info a body with `digest` stands for when it is the body last accepted for `instanceId`. */
+  lookup (instanceId: string, digest: string): Readonly<InstanceInfo> | undefined {
     const known = this.#known.get(instanceId)
-    return known !== undefined && known.digest === sha256(text) ? known.info : undefined
+    return known !== undefined && known.digest === digest ? known.info : undefined
   }
 
   /** Whether `value` is an info handed out by `lookup`, so known to pass the body schema. */
@@ -49,13 +52,13 @@ export class KnownBodies {
     return typeof value === 'object' && value !== null && this.#checked.has(value)
   }
 
-  /** After `info`, parsed from `text`, has been accepted for `instanceId`. */
-  remember (instanceId: string, text: string, info: InstanceInfo): void {
+  /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */
+  remember (instanceId: string, digest: string, info: InstanceInfo): void {
     deepFreeze(info)
     if (info.metadata !== undefined) keepJson(info.metadata)
     if (info.balancerOptions !== undefined) keepJson(info.balancerOptions)
     this.#checked.add(info)
-    this.#known.set(instanceId, { digest: sha256(text), info })
+    this.#known.set(instanceId, { digest, info })
   }
 
   forget (instanceId: string): void {

@@ -5,6 +5,7 @@ import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
 import { viewJson } from '../view-json.js'
+import { bodyDigest } from '../known-bodies.js'
 import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
@@ -39,26 +40,27 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   const known = registry[kBodies]
 
   // A body that is the one last accepted for this instance (most heartbeats) comes back as the
-  // info it was then, already checked; any other is parsed, and its text kept until it has been
-  // accepted and can be remembered.
+  // info it was then, already checked; any other is parsed, and its digest kept with it until it
+  // has been accepted and can be remembered.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
-  const texts = new WeakMap<object, string>()
+  const digests = new WeakMap<object, string>()
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
-    const info = known.lookup((request.params as InstanceParams)['*'], text as string)
+    const digest = bodyDigest(text as string)
+    const info = known.lookup((request.params as InstanceParams)['*'], digest)
     if (info !== undefined) return done(null, info)
     parseJson(request, text as string, (error, body) => {
-      if (typeof body === 'object' && body !== null) texts.set(body, text as string)
+      if (typeof body === 'object' && body !== null) digests.set(body, digest)
       done(error, body)
     })
   })
   // `instanceId` is the store's own string: the request's is a slice that would keep its URL alive.
   const remember = (request: FastifyRequest, instanceId: string): void => {
     const info = request.body as InstanceInfo
-    const text = texts.get(info)
-    if (text === undefined) return
-    texts.delete(info)
-    known.remember(instanceId, text, info)
+    const digest = digests.get(info)
+    if (digest === undefined) return
+    digests.delete(info)
+    known.remember(instanceId, digest, info)
   }
   // What `lookup` gave passed this schema when it was remembered.
   const bodyValidator: FastifySchemaCompiler<object> = (route) => {
