@@ -15,6 +15,14 @@ export async function registerAll (baseUrl: string, instances: readonly BenchIns
   })
 }
 
+/** One `PUT` heartbeat per instance with its registration's body, 16 at a time; anything but 200 is an error. */
+export async function heartbeatAll (baseUrl: string, instances: readonly BenchInstance[]): Promise<void> {
+  await inParallel(instances, 16, async (instance) => {
+    const response = await request(`${baseUrl}${instancePath(instance.id)}`, { method: 'PUT', headers: HEARTBEAT_HEADERS, body: instance.body })
+    if (response.status !== 200) throw new Error(`PUT ${instancePath(instance.id)} answered ${response.status}: ${response.body.slice(0, 200)}`)
+  })
+}
+
 /** The heartbeat of each instance, as the load generator sends it. */
 export function heartbeatRequests (instances: readonly BenchInstance[]): Array<{ path: string, body: string }> {
   return instances.map((instance) => ({ path: instancePath(instance.id), body: instance.body }))

@@ -1,19 +1,18 @@
 // Run with fork() and node --expose-gc: registers many instances in a luna-server built in this
-// process and reports the memory they take and what a sweeper tick costs, over IPC.
+// process and reports the heap they take and what a sweeper tick costs, over IPC.
 //   node --expose-gc scale-probe.js <instances> <services>
 // The registry's clock is driven by hand, so a tick finds exactly the instances meant to expire.
 import { performance } from 'node:perf_hooks'
 import type { LunaRegistry } from 'luna-registry'
 import { buildServer } from 'luna-server'
-import { AUTHORIZATION, instance, instancePath } from './payload.js'
+import { instance, instancePath } from './payload.js'
+import { HEARTBEAT_HEADERS } from './registration.js'
 import { distribution, type Distribution } from './stats.js'
 
 export interface ScaleProbeReport {
   instances: number
   services: number
   /** Bytes after a full collection, before and after registering. */
-  rssBefore: number
-  rssAfter: number
   heapBefore: number
   heapAfter: number
   registerMs: number
@@ -44,10 +43,9 @@ const registry: LunaRegistry = app.lunaRegistry
 // The ticks below are called by hand; the timer would run them on its own schedule.
 registry.stop()
 
-const JSON_HEADERS = { authorization: AUTHORIZATION, 'content-type': 'application/json' }
 /** Over the plugin's routes, as a client sends it, so what the routes keep per instance is counted too. */
 async function send (method: 'POST' | 'PUT', id: string, body: string): Promise<void> {
-  const response = await app.inject({ method, url: instancePath(id), headers: JSON_HEADERS, payload: body })
+  const response = await app.inject({ method, url: instancePath(id), headers: HEARTBEAT_HEADERS, payload: body })
   if (response.statusCode >= 300) throw new Error(`${method} ${id} answered ${response.statusCode}: ${response.body}`)
 }
 
@@ -105,8 +103,6 @@ for (let tick = 0; tick < batches; tick++) {
 const report: ScaleProbeReport = {
   instances: count,
   services,
-  rssBefore: before.rss,
-  rssAfter: after.rss,
   heapBefore: before.heapUsed,
   heapAfter: after.heapUsed,
   registerMs,

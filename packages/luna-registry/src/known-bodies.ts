@@ -49,7 +49,7 @@ export class KnownBodies {
 
   /** Whether `value` is an info handed out by `lookup`, so known to pass the body schema. */
   checked (value: unknown): boolean {
-    return typeof value === 'object' && value !== null && this.#checked.has(value)
+    return this.#checked.has(value as object)
   }
 
   /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */

@@ -8,6 +8,7 @@ import { instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
 import { panelAssets, panelViews } from './panel.js'
 import { errorHandler, notFoundHandler, schemaErrorFormatter, validatorCompiler } from './validation.js'
+import { plainJson } from './view-json.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,7 +46,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
       // Lists are built field by field, so their schemas document them rather than filter them;
       // with open-ended objects (metadata, balancerOptions) nested in arrays JSON.stringify is
       // the faster serialiser: 29 ms against 203 ms for the services of 10 000 instances.
-      services.setSerializerCompiler(() => (data) => JSON.stringify(data))
+      services.setSerializerCompiler(() => plainJson)
       if (settings.panel) {
         await panelViews(services, settings.prefix)
         await services.register(panelAssets)

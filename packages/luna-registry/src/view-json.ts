@@ -15,6 +15,9 @@ function objectJson (value: object): string {
   return written.get(value) ?? JSON.stringify(value)
 }
 
+/** The serialiser of lists and errors: built field by field, they need no schema to filter them. */
+export const plainJson = (data: unknown): string => JSON.stringify(data)
+
 /**
  * The JSON of a single instance view, field by field in the schema's order: less than half the
  * time of the schema-compiled serialiser, which walks the two open-ended objects key by key

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
+import lunaRegistry from '../src/index.js'
 import { bodyDigest, KnownBodies } from '../src/known-bodies.js'
 import { kBodies } from '../src/registry.js'
 import { MemoryStore } from '../src/stores/memory-store.js'
@@ -112,6 +113,31 @@ t.test('the remembered info is frozen, so the store keeps it without a copy and 
   t.ok(Object.isFrozen((instance?.balancerOptions as unknown as { pool: object }).pool), 'all the way down')
   t.throws(() => { (instance!.metadata as Record<string, string>)['zone'] = 'elsewhere' })
   t.same((await send(app, 'PUT', URL_, text)).body.metadata, { zone: 'eu-1' })
+})
+
+t.test('a repeated body reaches the route as the same frozen object, a changed one as a fresh parse', async (t) => {
+  const app = Fastify()
+  const seen: unknown[] = []
+  const frozen: boolean[] = []
+  // A host app's hook, as the README describes: it sees the registry's request bodies.
+  app.addHook('preHandler', async (request) => {
+    if (request.method !== 'PUT') return
+    seen.push(request.body)
+    frozen.push(Object.isFrozen(request.body))
+  })
+  await app.register(lunaRegistry)
+  await app.ready()
+  t.teardown(() => app.close())
+  const text = JSON.stringify(info('orders'))
+  await send(app, 'POST', URL_, text)
+  await send(app, 'PUT', URL_, text)
+  await send(app, 'PUT', URL_, text)
+  await send(app, 'PUT', URL_, JSON.stringify(info('orders', { version: '2.0.0' })))
+  t.equal(seen.length, 3)
+  t.equal(seen[0], seen[1], 'not parsed again: the info remembered from the registration')
+  t.same(frozen, [true, true, false], 'a changed body is parsed afresh, and frozen only once accepted')
+  t.throws(() => { (seen[0] as Record<string, unknown>)['version'] = 'rewritten' }, TypeError, 'read-only to the host app')
+  t.not(seen[2], seen[0])
 })
 
 t.test('KnownBodies: a lookup needs the same id and the digest of the same text', async (t) => {

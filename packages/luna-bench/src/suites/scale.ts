@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { runChild } from '../child.js'
-import { inParallel, request } from '../http.js'
-import { AUTHORIZATION, instancePath, instances, PREFIX } from '../payload.js'
+import { request } from '../http.js'
+import { AUTHORIZATION, instances, PREFIX } from '../payload.js'
 import { startLuna, stopAll, type ServerProcess } from '../processes.js'
-import { registerAll } from '../registration.js'
+import { heartbeatAll, registerAll } from '../registration.js'
 import type { Figure, Table } from '../report.js'
 import type { ScaleProbeReport } from '../scale-probe.js'
 import { distribution, type Distribution } from '../stats.js'
@@ -71,14 +71,7 @@ async function residentPerInstance (count: number, services: number, log: (line:
     const fleet = instances(count, services)
     log(`  registering ${count} instances in luna-server over HTTP, one heartbeat each`)
     await registerAll(luna.url, fleet)
-    await inParallel(fleet, 16, async (instance) => {
-      const response = await request(`${luna.url}${instancePath(instance.id)}`, {
-        method: 'PUT',
-        headers: { authorization: AUTHORIZATION, 'content-type': 'application/json' },
-        body: instance.body
-      })
-      if (response.status !== 200) throw new Error(`PUT ${instance.id} answered ${response.status}`)
-    })
+    await heartbeatAll(luna.url, fleet)
     const loaded = (residentBytes(pid) - baseline) / count
     let settled = loaded
     let settledAfter = 0

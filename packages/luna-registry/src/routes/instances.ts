@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
-import { viewJson } from '../view-json.js'
+import { plainJson, viewJson } from '../view-json.js'
 import { bodyDigest } from '../known-bodies.js'
 import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
@@ -23,7 +23,7 @@ export const BODY_LIMIT = 64 * 1024
 
 // A success is one view; errors are built field by field in the schema's shape.
 const viewSerializer: FastifySerializerCompiler<object> = ({ httpStatus }) =>
-  httpStatus?.startsWith('2') === true ? viewJson : (data) => JSON.stringify(data)
+  httpStatus?.startsWith('2') === true ? viewJson : plainJson
 const formatter = { schemaErrorFormatter: wildcardNamed('id') }
 const answersView = { ...formatter, serializerCompiler: viewSerializer }
 
@@ -124,7 +124,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
 
   app.get('/instances', {
     // A list of open-ended views: JSON.stringify beats the schema-compiled serialiser here.
-    serializerCompiler: () => (data) => JSON.stringify(data),
+    serializerCompiler: () => plainJson,
     schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
   }, async (request) => await registry.listInstances(request.query))
 }
