@@ -1,11 +1,13 @@
 import * as crypto from 'node:crypto'
-import type { InstanceInfo } from './schemas.js'
-import { keepJson } from './view-json.js'
+import type { InstanceInfo, InstanceView } from './schemas.js'
+import { infoJson, showsInfo, type InfoJson } from './view-json.js'
 
 interface Known {
   /** SHA-256 of the body's text. */
   digest: string
   info: Readonly<InstanceInfo>
+  /** The JSON of what `info` puts in the instance's view. */
+  json: InfoJson
 }
 
 /**
@@ -33,9 +35,9 @@ function deepFreeze (value: unknown): void {
  * concern.
  *
  * The info is frozen when it is remembered, so every request that gets it gets the same value,
- * the store may keep it without a copy, and the JSON of its metadata and balancer options is
- * written once. One entry per instance: a heartbeat with a different body replaces it, and
- * removing or evicting the instance forgets it.
+ * and the store may keep it without a copy; the JSON of the part of the view it decides is
+ * written then, once. One entry per instance: a heartbeat with a different body replaces it,
+ * and removing or evicting the instance forgets it.
  */
 export class KnownBodies {
   readonly #known = new Map<string, Known>()
@@ -52,13 +54,17 @@ export class KnownBodies {
     return this.#checked.has(value as object)
   }
 
+  /** The JSON of the info `view` shows, when that is the info last accepted for its instance. */
+  infoJson (view: InstanceView): InfoJson | undefined {
+    const known = this.#known.get(view.instanceId)
+    return known !== undefined && showsInfo(view, known.info) ? known.json : undefined
+  }
+
   /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */
   remember (instanceId: string, digest: string, info: InstanceInfo): void {
     deepFreeze(info)
-    if (info.metadata !== undefined) keepJson(info.metadata)
-    if (info.balancerOptions !== undefined) keepJson(info.balancerOptions)
     this.#checked.add(info)
-    this.#known.set(instanceId, { digest, info })
+    this.#known.set(instanceId, { digest, info, json: infoJson(instanceId, info) })
   }
 
   forget (instanceId: string): void {

@@ -8,6 +8,7 @@ import { KnownBodies } from './known-bodies.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 import { isSharedStore, type BalancerOptions, type InstanceRecord, type InstanceUpdate, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
 import { assertInstanceInfo } from './validation.js'
+import { DEFAULT_BALANCER_OPTIONS, NO_METADATA } from './view-json.js'
 
 export type { InstanceStatus } from './events.js'
 export type ServiceStatus = 'UP' | 'DOWN'
@@ -438,6 +439,11 @@ function serviceDescription (records: Array<Readonly<InstanceRecord>>): string {
  * The record to store for `info` sent to `instanceId`: the id is checked part by part, the body
  * must agree with it, and only the known fields are kept.
  */
+function balancerOptionsOf (info: InstanceInfo): BalancerOptions {
+  if (info.balancerOptions === undefined) return DEFAULT_BALANCER_OPTIONS
+  return info.balancerOptions.weight === undefined ? { ...info.balancerOptions, weight: 1 } : info.balancerOptions as BalancerOptions
+}
+
 export function recordFrom (instanceId: string, info: InstanceInfo, now: number): InstanceUpdate {
   const parsed = parseInstanceId(instanceId)
   if (!parsed.ok) throw new InvalidInstanceIdError(instanceId, parsed.reason)
@@ -454,8 +460,8 @@ export function recordFrom (instanceId: string, info: InstanceInfo, now: number)
     url: info.url,
     status: info.status,
     // No copies here: the store keeps a private copy of whatever it is given.
-    balancerOptions: info.balancerOptions?.weight === undefined ? { ...info.balancerOptions, weight: 1 } : info.balancerOptions as BalancerOptions,
-    metadata: info.metadata ?? {},
+    balancerOptions: balancerOptionsOf(info),
+    metadata: info.metadata ?? NO_METADATA,
     lastHeartbeat: now
   }
   if (info.description !== undefined) record.description = info.description

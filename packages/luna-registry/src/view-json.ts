@@ -1,39 +1,82 @@
-import type { InstanceView } from './schemas.js'
+import type { InstanceInfo, InstanceView } from './schemas.js'
+import type { BalancerOptions } from './store.js'
 
-/** The JSON of objects that can never change, written once. */
-const written = new WeakMap<object, string>()
-
-/**
- * Remembers the JSON of `value`, which must be deeply frozen and plain (a remembered body's
- * metadata or balancer options): those then go out as one string on every heartbeat.
- */
-export function keepJson (value: object): void {
-  written.set(value, JSON.stringify(value))
-}
-
-function objectJson (value: object): string {
-  return written.get(value) ?? JSON.stringify(value)
-}
+/** A record's metadata when its body had none: one frozen object, so it can be told by identity. */
+export const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({})
+/** A record's balancer options when its body had none. */
+export const DEFAULT_BALANCER_OPTIONS: Readonly<BalancerOptions> = Object.freeze({ weight: 1 })
 
 /** The serialiser of lists and errors: built field by field, they need no schema to filter them. */
 export const plainJson = (data: unknown): string => JSON.stringify(data)
 
 /**
- * The JSON of a single instance view, field by field in the schema's order: less than half the
- * time of the schema-compiled serialiser, which walks the two open-ended objects key by key
- * where these come from `keepJson` as text or from one `JSON.stringify`.
+ * The same characters in one flat string. Text built by `+` (and by `JSON.stringify`, past a few
+ * dozen characters) is a tree of pieces: each write to a socket copies it flat again, and kept for
+ * good it costs a node per piece. Through UTF-8 and back is exact for JSON, which escapes lone
+ * surrogates.
  */
-export function viewJson (view: InstanceView): string {
-  let json = '{"instanceId":' + JSON.stringify(view.instanceId) + ',"name":' + JSON.stringify(view.name)
-  if (view.description !== undefined) json += ',"description":' + JSON.stringify(view.description)
-  json += ',"version":' + JSON.stringify(view.version) +
-    ',"url":' + JSON.stringify(view.url) +
-    ',"status":' + JSON.stringify(view.status) +
-    ',"reportedStatus":' + JSON.stringify(view.reportedStatus) +
-    ',"balancerOptions":' + objectJson(view.balancerOptions) +
-    ',"metadata":' + objectJson(view.metadata) +
-    ',"registeredAt":' + JSON.stringify(view.registeredAt) +
-    ',"lastHeartbeat":' + JSON.stringify(view.lastHeartbeat)
-  if (view.downSince !== undefined) json += ',"downSince":' + JSON.stringify(view.downSince)
+function flat (text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8')
+}
+
+/**
+ * The parts of an instance's view that only its info decides, as JSON in the schema's order: up
+ * to the URL, and the balancer options and metadata that follow the statuses. The info is a
+ * remembered body's, frozen, so these stay true for as long as the record holds its objects.
+ */
+export interface InfoJson {
+  head: string
+  tail: string
+}
+
+export function infoJson (instanceId: string, info: Readonly<InstanceInfo>): InfoJson {
+  let head = '{"instanceId":' + JSON.stringify(instanceId) + ',"name":' + JSON.stringify(info.name)
+  if (info.description !== undefined) head += ',"description":' + JSON.stringify(info.description)
+  head += ',"version":' + JSON.stringify(info.version) + ',"url":' + JSON.stringify(info.url)
+  const tail = ',"balancerOptions":' + JSON.stringify(info.balancerOptions ?? DEFAULT_BALANCER_OPTIONS) +
+    ',"metadata":' + JSON.stringify(info.metadata ?? NO_METADATA)
+  return { head: flat(head), tail: flat(tail) }
+}
+
+/** Whether `view` shows `info` as `infoJson` wrote it: the same strings and the very same objects. */
+export function showsInfo (view: InstanceView, info: Readonly<InstanceInfo>): boolean {
+  return view.metadata === (info.metadata ?? NO_METADATA) &&
+    view.balancerOptions === (info.balancerOptions ?? DEFAULT_BALANCER_OPTIONS) &&
+    view.name === info.name && view.version === info.version && view.url === info.url &&
+    view.description === info.description
+}
+
+const STATUSES: Readonly<Record<string, Readonly<Record<string, string>> | undefined>> = {
+  OK: { OK: ',"status":"OK","reportedStatus":"OK"', DOWN: ',"status":"OK","reportedStatus":"DOWN"' },
+  DOWN: { OK: ',"status":"DOWN","reportedStatus":"OK"', DOWN: ',"status":"DOWN","reportedStatus":"DOWN"' }
+}
+
+function statusesJson (view: InstanceView): string {
+  return STATUSES[view.status]?.[view.reportedStatus] ??
+    ',"status":' + JSON.stringify(view.status) + ',"reportedStatus":' + JSON.stringify(view.reportedStatus)
+}
+
+/**
+ * The JSON of a single view, field by field in the schema's order. With the text of its info
+ * (a remembered body's, most heartbeats) only the statuses and times are added to it; without,
+ * each field is written here, a third of the time of the schema-compiled serialiser, which walks
+ * the two open-ended objects key by key.
+ */
+export function viewJson (view: InstanceView, info?: InfoJson): string {
+  let json: string
+  if (info !== undefined) {
+    json = info.head + statusesJson(view) + info.tail
+  } else {
+    json = '{"instanceId":' + JSON.stringify(view.instanceId) + ',"name":' + JSON.stringify(view.name)
+    if (view.description !== undefined) json += ',"description":' + JSON.stringify(view.description)
+    json += ',"version":' + JSON.stringify(view.version) +
+      ',"url":' + JSON.stringify(view.url) +
+      statusesJson(view) +
+      ',"balancerOptions":' + JSON.stringify(view.balancerOptions) +
+      ',"metadata":' + JSON.stringify(view.metadata)
+  }
+  // ISO 8601 timestamps need no escaping.
+  json += ',"registeredAt":"' + view.registeredAt + '","lastHeartbeat":"' + view.lastHeartbeat + '"'
+  if (view.downSince !== undefined) json += ',"downSince":"' + view.downSince + '"'
   return json + '}'
 }

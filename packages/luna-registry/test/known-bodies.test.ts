@@ -5,7 +5,7 @@ import lunaRegistry from '../src/index.js'
 import { bodyDigest, KnownBodies } from '../src/known-bodies.js'
 import { kBodies } from '../src/registry.js'
 import { MemoryStore } from '../src/stores/memory-store.js'
-import { viewJson } from '../src/view-json.js'
+import { infoJson, viewJson } from '../src/view-json.js'
 import type { InstanceView } from '../src/schemas.js'
 import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
 
@@ -178,6 +178,79 @@ t.test('viewJson: the same value JSON.stringify gives, escapes included', async 
   t.same(JSON.parse(text), plain)
   t.notMatch(text, 'description')
   t.notMatch(text, 'downSince')
+})
+
+t.test('viewJson with the JSON of a remembered info writes the same text as without it', async (t) => {
+  const info_ = Object.freeze({
+    name: 'orders',
+    description: 'quotes " and \\ and a\nnewline, \u2028, émoji 🚀, \ud800 alone',
+    version: '1',
+    status: 'DOWN' as const,
+    url: 'http://h/?q="1"',
+    metadata: Object.freeze({ 'key "quoted"': 'value\twith tab' }),
+    balancerOptions: Object.freeze({ weight: 2, pool: Object.freeze({ size: 4 }) })
+  })
+  const view: InstanceView = {
+    instanceId: 'orders:h:1',
+    name: info_.name,
+    description: info_.description,
+    version: info_.version,
+    url: info_.url,
+    status: 'DOWN',
+    reportedStatus: 'DOWN',
+    balancerOptions: info_.balancerOptions,
+    metadata: info_.metadata,
+    registeredAt: '2026-01-01T00:00:00.000Z',
+    lastHeartbeat: '2026-01-01T00:00:01.000Z',
+    downSince: '2026-01-01T00:00:01.000Z'
+  }
+  const written = viewJson(view, infoJson(view.instanceId, info_))
+  t.equal(written, viewJson(view))
+  t.same(JSON.parse(written), view)
+  for (const [status, reportedStatus] of [['OK', 'OK'], ['OK', 'DOWN'], ['DOWN', 'OK']] as const) {
+    const other = { ...view, status, reportedStatus }
+    t.equal(viewJson(other, infoJson(view.instanceId, info_)), viewJson(other), `${status}/${reportedStatus}`)
+  }
+  const bare = Object.freeze({ name: 'orders', version: '1', status: 'OK' as const, url: 'http://h/' })
+  const { description: _, downSince: __, ...plain } = { ...view, ...bare, reportedStatus: 'OK' as const, balancerOptions: { weight: 1 }, metadata: {} }
+  t.equal(viewJson(plain, infoJson(view.instanceId, bare)), viewJson(plain), 'no description, the default objects')
+})
+
+t.test('the JSON of a remembered info is used only for views that show that info', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000 })
+  const registry = app.lunaRegistry
+  const bare = JSON.stringify(info('orders'))
+  const full = JSON.stringify(info('orders', { description: 'Takes orders', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 3 } }))
+  const expected = async (): Promise<string> => viewJson((await registry.getInstance(ID))!)
+
+  await send(app, 'POST', URL_, bare)
+  let view = (await registry.getInstance(ID))!
+  t.ok(known(app).infoJson(view), 'a body with no metadata or balancer options: the defaults are one frozen object each')
+  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected())
+
+  await send(app, 'PUT', URL_, full)
+  view = (await registry.getInstance(ID))!
+  t.equal(known(app).infoJson(view), undefined, 'a new body: the store keeps its own copies of the objects parsed')
+  t.equal((await app.inject({ method: 'PUT', url: URL_, headers: JSON_HEADERS, payload: full })).body, await expected())
+  view = (await registry.getInstance(ID))!
+  t.ok(known(app).infoJson(view), 'the same body again: the store keeps the remembered objects')
+  clock.advance(100)
+  t.equal((await app.inject({ method: 'PUT', url: URL_, headers: JSON_HEADERS, payload: full })).body, await expected())
+  clock.advance(1500)
+  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected(), 'timed out: DOWN, with its downSince')
+  t.match(await expected(), '"status":"DOWN","reportedStatus":"OK"')
+
+  // Registered in process with other info: the remembered body no longer describes the record.
+  await registry.register(ID, { ...JSON.parse(full), version: '9.9.9' })
+  view = (await registry.getInstance(ID))!
+  t.equal(known(app).infoJson(view), undefined, 'another version: written field by field')
+  const got = await app.inject({ method: 'GET', url: URL_, headers: AUTH })
+  t.equal(got.json().version, '9.9.9')
+  t.equal(got.body, await expected())
+  await registry.register(ID, JSON.parse(full))
+  t.equal(known(app).infoJson((await registry.getInstance(ID))!), undefined, 'equal info, but not the remembered objects')
+  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected())
 })
 
 t.test('MemoryStore keeps frozen objects as they are and copies the others', async (t) => {

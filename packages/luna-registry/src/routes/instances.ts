@@ -15,17 +15,14 @@ import {
   InstanceParamsSchema,
   InstanceQuerySchema,
   InstanceViewSchema,
-  type InstanceInfo
+  type InstanceInfo,
+  type InstanceView
 } from '../schemas.js'
 
 /** Instance bodies are small; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = 64 * 1024
 
-// A success is one view; errors are built field by field in the schema's shape.
-const viewSerializer: FastifySerializerCompiler<object> = ({ httpStatus }) =>
-  httpStatus?.startsWith('2') === true ? viewJson : plainJson
 const formatter = { schemaErrorFormatter: wildcardNamed('id') }
-const answersView = { ...formatter, serializerCompiler: viewSerializer }
 
 // POST and PUT check the id while building the record; GET and DELETE check it here, so a
 // malformed id is a 400 naming the part rather than a 404.
@@ -38,6 +35,13 @@ const checkId: preHandlerHookHandler = async (request) => {
 export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const known = registry[kBodies]
+
+  // A success is one view, most often of a remembered body, whose JSON is then mostly written;
+  // errors are built field by field in the schema's shape.
+  const writeView = (view: InstanceView): string => viewJson(view, known.infoJson(view))
+  const viewSerializer: FastifySerializerCompiler<object> = ({ httpStatus }) =>
+    httpStatus?.startsWith('2') === true ? writeView as (data: unknown) => string : plainJson
+  const answersView = { ...formatter, serializerCompiler: viewSerializer }
 
   // A body that is the one last accepted for this instance (most heartbeats) comes back as the
   // info it was then, already checked; any other is parsed, and its digest kept with it until it
