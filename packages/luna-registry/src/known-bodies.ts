@@ -2,21 +2,21 @@ import * as crypto from 'node:crypto'
 import type { InstanceInfo, InstanceView } from './schemas.js'
 import { infoJson, showsInfo, type InfoJson } from './view-json.js'
 
-interface Known {
+/** A remembered body, with the JSON of what its info puts in the instance's view. */
+interface Known extends InfoJson {
   /** SHA-256 of the body's text. */
   digest: string
   info: Readonly<InstanceInfo>
-  /** The JSON of what `info` puts in the instance's view. */
-  json: InfoJson
 }
 
 /**
- * What a body's text is known by: its SHA-256. `crypto.hash` (Node.js 20.12 and later) costs half
- * of what a Hash object does for a short text.
+ * What a body's text is known by: its SHA-256, as 32 one-byte characters (a fifth less time and
+ * memory than base64). `crypto.hash` (Node.js 20.12 and later) costs half of what a Hash object
+ * does for a short text.
  */
 export const bodyDigest: (text: string) => string = typeof crypto.hash === 'function'
-  ? (text) => crypto.hash('sha256', text, 'base64')
-  : (text) => crypto.createHash('sha256').update(text).digest('base64')
+  ? (text) => crypto.hash('sha256', text, 'binary')
+  : (text) => crypto.createHash('sha256').update(text).digest('binary')
 
 /** Freezes `value` and everything it holds (a parsed JSON body: plain objects and arrays). */
 function deepFreeze (value: unknown): void {
@@ -57,14 +57,15 @@ export class KnownBodies {
   /** The JSON of the info `view` shows, when that is the info last accepted for its instance. */
   infoJson (view: InstanceView): InfoJson | undefined {
     const known = this.#known.get(view.instanceId)
-    return known !== undefined && showsInfo(view, known.info) ? known.json : undefined
+    return known !== undefined && showsInfo(view, known.info) ? known : undefined
   }
 
   /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */
   remember (instanceId: string, digest: string, info: InstanceInfo): void {
     deepFreeze(info)
     this.#checked.add(info)
-    this.#known.set(instanceId, { digest, info, json: infoJson(instanceId, info) })
+    const { head, tail } = infoJson(instanceId, info)
+    this.#known.set(instanceId, { digest, info, head, tail })
   }
 
   forget (instanceId: string): void {

@@ -19,26 +19,25 @@ function own<T extends object> (value: T): T {
 
 /**
  * A private copy, so nothing the caller keeps can change what is stored; frozen objects (the
- * routes freeze the bodies they remember) are kept as they are. Built field by field:
- * every stored record then has one shape, which keeps reads fast, and copying costs a tenth of
- * what a spread of objects of varied shapes does. Records handed out are read-only by type.
+ * routes freeze the bodies they remember) are kept as they are. Built field by field, with the
+ * description in the literal when there is one: records then have one of two shapes, which keeps
+ * reads fast, and none carries a spill array for a field added afterwards (40 bytes a record).
+ * Copying so costs a tenth of what a spread of objects of varied shapes does. Records handed out
+ * are read-only by type.
  */
 function copy (record: InstanceUpdate, registeredAt: number, reportedDownSince = record.reportedDownSince, previous?: Readonly<InstanceRecord>): Readonly<InstanceRecord> {
-  const stored: InstanceRecord = {
-    // The strings the store already holds, not the request's equal copies: the time queue keeps
-    // an id per heartbeat, and they should all be one string. A new id is copied: the caller's is
-    // often a slice of a request URL, which it would keep alive.
-    instanceId: previous?.instanceId ?? fresh(record.instanceId),
-    name: previous?.name ?? fresh(record.name),
-    version: record.version,
-    url: record.url,
-    status: record.status,
-    balancerOptions: own(record.balancerOptions),
-    metadata: own(record.metadata),
-    registeredAt,
-    lastHeartbeat: record.lastHeartbeat
-  }
-  if (record.description !== undefined) stored.description = record.description
+  // The strings the store already holds, not the request's equal copies: the time queue keeps
+  // an id per heartbeat, and they should all be one string. A new id is copied: the caller's is
+  // often a slice of a request URL, which it would keep alive.
+  const instanceId = previous?.instanceId ?? fresh(record.instanceId)
+  const name = previous?.name ?? fresh(record.name)
+  const { version, url, status, description, lastHeartbeat } = record
+  const balancerOptions = own(record.balancerOptions)
+  const metadata = own(record.metadata)
+  const stored: InstanceRecord = description === undefined
+    ? { instanceId, name, version, url, status, balancerOptions, metadata, registeredAt, lastHeartbeat }
+    : { instanceId, name, description, version, url, status, balancerOptions, metadata, registeredAt, lastHeartbeat }
+  // Rare (an instance reporting DOWN): left out of the literals.
   if (reportedDownSince !== undefined) stored.reportedDownSince = reportedDownSince
   return stored
 }
