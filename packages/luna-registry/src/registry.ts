@@ -253,20 +253,21 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     await this.#sweeping
   }
 
+  /**
+   * The view of a record, its fields in the schema's order: one literal per shape (with a
+   * description or without), so every view has one of two shapes and `JSON.stringify` takes its
+   * fast path (a field added afterwards makes a list's JSON take half as long again).
+   */
   view (record: Readonly<InstanceRecord>, now = this.now()): InstanceView {
-    const view: InstanceView = {
-      instanceId: record.instanceId,
-      name: record.name,
-      version: record.version,
-      url: record.url,
-      status: this.statusOf(record, now),
-      reportedStatus: record.status,
-      balancerOptions: record.balancerOptions,
-      metadata: record.metadata,
-      registeredAt: iso(record.registeredAt),
-      lastHeartbeat: iso(record.lastHeartbeat)
-    }
-    if (record.description !== undefined) view.description = record.description
+    const { instanceId, name, description, version, url, balancerOptions, metadata } = record
+    const status = this.statusOf(record, now)
+    const reportedStatus = record.status
+    const registeredAt = iso(record.registeredAt)
+    const lastHeartbeat = iso(record.lastHeartbeat)
+    const view: InstanceView = description === undefined
+      ? { instanceId, name, version, url, status, reportedStatus, balancerOptions, metadata, registeredAt, lastHeartbeat }
+      : { instanceId, name, description, version, url, status, reportedStatus, balancerOptions, metadata, registeredAt, lastHeartbeat }
+    // Rare (an instance that is DOWN): left out of the literals.
     const downSince = this.#downSince(record, now)
     if (downSince !== undefined) view.downSince = iso(downSince)
     return view
