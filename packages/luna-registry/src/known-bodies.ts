@@ -54,6 +54,11 @@ export class KnownBodies {
     return this.#checked.has(value as object)
   }
 
+  /** Whether `info` is the body last accepted for `instanceId` (so checked together with it). */
+  remembers (instanceId: string, info: unknown): boolean {
+    return this.#known.get(instanceId)?.info === info
+  }
+
   /** The JSON of the info `view` shows, when that is the info last accepted for its instance. */
   infoJson (view: InstanceView): InfoJson | undefined {
     const known = this.#known.get(view.instanceId)

@@ -122,7 +122,8 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   async [kRegister] (instanceId: string, info: InstanceInfo): Promise<RegisterOutcome> {
     const now = this.now()
-    const { created, instance, previous, timedOut } = await this.store.register({ ...recordFrom(instanceId, info, now), registeredAt: now })
+    const record = recordFrom(instanceId, info, now, this[kBodies].remembers(instanceId, info))
+    const { created, instance, previous, timedOut } = await this.store.register({ ...record, registeredAt: now })
     const view = this.view(instance, now)
     if (this.#observed) {
       this.#emit(instance, { type: 'registered', created, instance: view })
@@ -133,7 +134,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   async [kHeartbeat] (instanceId: string, info: InstanceInfo): Promise<InstanceView | undefined> {
     const now = this.now()
-    const result = await this.store.heartbeat(recordFrom(instanceId, info, now))
+    const result = await this.store.heartbeat(recordFrom(instanceId, info, now, this[kBodies].remembers(instanceId, info)))
     if (result === undefined) return undefined
     const view = this.view(result.instance, now)
     // Most heartbeats change nothing: with no one listening, or nothing changed, nothing is built.
@@ -436,16 +437,12 @@ function serviceDescription (records: Array<Readonly<InstanceRecord>>): string {
   return latest?.description ?? ''
 }
 
-/**
- * The record to store for `info` sent to `instanceId`: the id is checked part by part, the body
- * must agree with it, and only the known fields are kept.
- */
 function balancerOptionsOf (info: InstanceInfo): BalancerOptions {
   if (info.balancerOptions === undefined) return DEFAULT_BALANCER_OPTIONS
   return info.balancerOptions.weight === undefined ? { ...info.balancerOptions, weight: 1 } : info.balancerOptions as BalancerOptions
 }
 
-export function recordFrom (instanceId: string, info: InstanceInfo, now: number): InstanceUpdate {
+function checkAgainstId (instanceId: string, info: InstanceInfo): void {
   const parsed = parseInstanceId(instanceId)
   if (!parsed.ok) throw new InvalidInstanceIdError(instanceId, parsed.reason)
   if (info.instanceId !== undefined && info.instanceId !== instanceId) {
@@ -454,6 +451,15 @@ export function recordFrom (instanceId: string, info: InstanceInfo, now: number)
   if (info.name !== parsed.parts.serviceName) {
     throw new InstanceIdMismatchError('name', `the service name "${parsed.parts.serviceName}"`, info.name)
   }
+}
+
+/**
+ * The record to store for `info` sent to `instanceId`: the id is checked part by part, the body
+ * must agree with it, and only the known fields are kept. A body remembered for the id (`known`)
+ * passed those checks with it when it was accepted: they are functions of the two alone.
+ */
+export function recordFrom (instanceId: string, info: InstanceInfo, now: number, known = false): InstanceUpdate {
+  if (!known) checkAgainstId(instanceId, info)
   const record: InstanceUpdate = {
     instanceId,
     name: info.name,
