@@ -5,6 +5,8 @@ declare module 'autocannon' {
     path?: string
     headers?: Record<string, string>
     body?: string | Buffer
+    /** Called before each send of this request: what it returns is sent (rebuilt every time). */
+    setupRequest?: (request: AutocannonRequest) => AutocannonRequest
   }
 
   export interface AutocannonOptions {

@@ -16,6 +16,8 @@ export interface LoadResult {
   timeouts: number
   /** Microseconds of the server's CPU (user + system) per completed request; NaN when unknown. */
   cpuPerRequest: number
+  /** The same for the target's companion process (a Redis the server uses); NaN when none. */
+  companionCpuPerRequest: number
 }
 
 export interface LoadTarget {
@@ -27,6 +29,8 @@ export interface LoadTarget {
   method?: string
   /** The server's process id, to read its CPU time from /proc: unlike requests/s, CPU per request hardly moves with what else the machine runs. */
   pid?: number
+  /** A process that works for the server on every request (its Redis), read the same way. */
+  companionPid?: number
 }
 
 /** User + system CPU of a process, in microseconds, from /proc (Linux); NaN elsewhere. */
@@ -42,6 +46,7 @@ function cpuTime (pid: number | undefined): number {
 
 export async function load (target: LoadTarget, connections: number, duration: number): Promise<LoadResult> {
   const cpuBefore = cpuTime(target.pid)
+  const companionBefore = cpuTime(target.companionPid)
   const result = await autocannon({
     url: target.url,
     connections,
@@ -60,7 +65,8 @@ export async function load (target: LoadTarget, connections: number, duration: n
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    cpuPerRequest: (cpuTime(target.pid) - cpuBefore) / result.requests.total
+    cpuPerRequest: (cpuTime(target.pid) - cpuBefore) / result.requests.total,
+    companionCpuPerRequest: (cpuTime(target.companionPid) - companionBefore) / result.requests.total
   }
 }
 
@@ -78,6 +84,8 @@ export interface SideSummary {
   p99: number
   /** Microseconds of server CPU per request, median over the rounds. */
   cpuPerRequest: number
+  /** The same for its companion process; NaN when none. */
+  companionCpuPerRequest: number
   /** Requests that were not answered with a 2xx, errors and timeouts, over every round. */
   failures: number
 }
@@ -100,6 +108,7 @@ function summarise (label: string, rounds: Round[]): SideSummary {
     p50: median(rounds.map((round) => round.p50)),
     p99: median(rounds.map((round) => round.p99)),
     cpuPerRequest: median(rounds.map((round) => round.cpuPerRequest)),
+    companionCpuPerRequest: median(rounds.map((round) => round.companionCpuPerRequest)),
     failures: rounds.reduce((sum, round) => sum + round.non2xx + round.errors + round.timeouts, 0)
   }
 }

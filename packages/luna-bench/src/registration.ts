@@ -1,3 +1,4 @@
+import type { AutocannonRequest } from 'autocannon'
 import { inParallel, request } from './http.js'
 import { AUTHORIZATION, instancePath, type BenchInstance } from './payload.js'
 
@@ -26,6 +27,24 @@ export async function heartbeatAll (baseUrl: string, instances: readonly BenchIn
 /** The heartbeat of each instance, as the load generator sends it. */
 export function heartbeatRequests (instances: readonly BenchInstance[]): Array<{ path: string, body: string }> {
   return instances.map((instance) => ({ path: instancePath(instance.id), body: instance.body }))
+}
+
+/**
+ * The heartbeat of each instance with a body never sent before: its metadata carries a counter
+ * (`seq`) that the load generator raises for every request.
+ */
+export function changingHeartbeatRequests (instances: readonly BenchInstance[]): AutocannonRequest[] {
+  let sequence = 0
+  return instances.map((instance) => {
+    const info = JSON.parse(instance.body) as { metadata: Record<string, string> }
+    info.metadata['seq'] = '#'
+    const [before, after] = JSON.stringify(info).split('"seq":"#"') as [string, string]
+    return {
+      path: instancePath(instance.id),
+      body: instance.body,
+      setupRequest: (request) => ({ ...request, body: `${before}"seq":"${++sequence}"${after}` })
+    }
+  })
 }
 
 export const HEARTBEAT_HEADERS = { authorization: AUTHORIZATION, 'content-type': 'application/json' }

@@ -2,11 +2,14 @@ import * as crypto from 'node:crypto'
 import type { InstanceInfo, InstanceView } from './schemas.js'
 import { infoJson, showsInfo, type InfoJson } from './view-json.js'
 
-/** A remembered body, with the JSON of what its info puts in the instance's view. */
-interface Known extends InfoJson {
+/** A remembered body, with the JSON of what its info puts in the instance's view once asked for. */
+interface Known {
   /** SHA-256 of the body's text. */
   digest: string
   info: Readonly<InstanceInfo>
+  /** `InfoJson`'s two parts, on the entry itself: one object less per instance. */
+  head: string | undefined
+  tail: string | undefined
 }
 
 /**
@@ -36,8 +39,8 @@ function deepFreeze (value: unknown): void {
  *
  * The info is frozen when it is remembered, so every request that gets it gets the same value,
  * and the store may keep it without a copy; the JSON of the part of the view it decides is
- * written then, once. One entry per instance: a heartbeat with a different body replaces it,
- * and removing or evicting the instance forgets it.
+ * written once, when first asked for. One entry per instance: a heartbeat with a different body
+ * replaces it, and removing or evicting the instance forgets it.
  */
 export class KnownBodies {
   readonly #known = new Map<string, Known>()
@@ -59,18 +62,29 @@ export class KnownBodies {
     return this.#known.get(instanceId)?.info === info
   }
 
-  /** The JSON of the info `view` shows, when that is the info last accepted for its instance. */
+  /**
+   * The JSON of the info `view` shows, when that is the info last accepted for its instance;
+   * written the first time it is asked for. That is the second heartbeat with the body: with the
+   * first, the store kept copies of the objects it was handed, not yet frozen. A body that
+   * changes with every heartbeat is so never written out.
+   */
   infoJson (view: InstanceView): InfoJson | undefined {
     const known = this.#known.get(view.instanceId)
-    return known !== undefined && showsInfo(view, known.info) ? known : undefined
+    if (known === undefined || !showsInfo(view, known.info)) return undefined
+    if (known.head === undefined || known.tail === undefined) {
+      const { head, tail } = infoJson(view.instanceId, known.info)
+      known.head = head
+      known.tail = tail
+      return { head, tail }
+    }
+    return known as InfoJson
   }
 
   /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */
   remember (instanceId: string, digest: string, info: InstanceInfo): void {
     deepFreeze(info)
     this.#checked.add(info)
-    const { head, tail } = infoJson(instanceId, info)
-    this.#known.set(instanceId, { digest, info, head, tail })
+    this.#known.set(instanceId, { digest, info, head: undefined, tail: undefined })
   }
 
   forget (instanceId: string): void {

@@ -460,18 +460,14 @@ function checkAgainstId (instanceId: string, info: InstanceInfo): void {
  */
 export function recordFrom (instanceId: string, info: InstanceInfo, now: number, known = false): InstanceUpdate {
   if (!known) checkAgainstId(instanceId, info)
-  const record: InstanceUpdate = {
-    instanceId,
-    name: info.name,
-    version: info.version,
-    url: info.url,
-    status: info.status,
-    // No copies here: the store keeps a private copy of whatever it is given.
-    balancerOptions: balancerOptionsOf(info),
-    metadata: info.metadata ?? NO_METADATA,
-    lastHeartbeat: now
-  }
-  if (info.description !== undefined) record.description = info.description
-  if (info.status === 'DOWN') record.reportedDownSince = now
+  const { name, description, version, url, status } = info
+  // No copies here: the store keeps a private copy of whatever it is given.
+  const balancerOptions = balancerOptionsOf(info)
+  const metadata = info.metadata ?? NO_METADATA
+  // One literal per shape, as the memory store's records and the views.
+  const record: InstanceUpdate = description === undefined
+    ? { instanceId, name, version, url, status, balancerOptions, metadata, lastHeartbeat: now }
+    : { instanceId, name, version, url, status, balancerOptions, metadata, description, lastHeartbeat: now }
+  if (status === 'DOWN') record.reportedDownSince = now
   return record
 }

@@ -27,18 +27,25 @@ return { false, timedOut }
  * KEYS: instance, live, timedout.
  * ARGV: id, json, status, lastHeartbeat, reportedDownSince or ''.
  * Nothing happens unless the instance exists. Returns the previous fields, whether it had timed
- * out, and the registration time and reportedDownSince it now has.
+ * out, and the reportedDownSince it now has. Most heartbeats repeat the info: then it is neither
+ * written again nor sent back, and the previous fields carry '' (never a JSON text) in its place.
  */
 export const HEARTBEAT = `
 local previous = redis.call('HMGET', KEYS[1], 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
 if not previous[1] then return false end
 local rds = ARGV[5]
 if ARGV[3] == 'DOWN' and previous[5] == 'DOWN' and previous[4] then rds = previous[4] end
-redis.call('HSET', KEYS[1], 'json', ARGV[2], 'status', ARGV[3], 'lastHeartbeat', ARGV[4])
-if rds ~= '' then redis.call('HSET', KEYS[1], 'rds', rds) else redis.call('HDEL', KEYS[1], 'rds') end
+local info = previous[1]
+if info == ARGV[2] then
+  info = ''
+  redis.call('HSET', KEYS[1], 'lastHeartbeat', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'json', ARGV[2], 'status', ARGV[3], 'lastHeartbeat', ARGV[4])
+end
+if rds ~= '' then redis.call('HSET', KEYS[1], 'rds', rds) elseif previous[4] then redis.call('HDEL', KEYS[1], 'rds') end
 local timedOut = redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-return { { previous[1], previous[2], previous[3], previous[4] }, timedOut, rds }
+return { { info, previous[2], previous[3], previous[4] }, timedOut, rds }
 `
 
 /** KEYS: instance, ids, live, timedout. ARGV: id, service set prefix. Returns 1 if removed. */

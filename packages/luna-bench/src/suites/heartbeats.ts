@@ -1,7 +1,8 @@
+import type { AutocannonRequest } from 'autocannon'
 import { compare, roundsTable, type LoadTarget } from '../load.js'
 import { instances } from '../payload.js'
 import { startCeiling, startLuna, stopAll, type ServerProcess } from '../processes.js'
-import { checkHeartbeat, HEARTBEAT_HEADERS, heartbeatRequests, registerAll } from '../registration.js'
+import { changingHeartbeatRequests, checkHeartbeat, HEARTBEAT_HEADERS, heartbeatRequests, registerAll } from '../registration.js'
 import type { Figure } from '../report.js'
 import type { Suite } from '../suite.js'
 
@@ -24,10 +25,17 @@ export const heartbeats: Suite = {
       await registerAll(luna.url, fleet)
       await checkHeartbeat(luna.url, fleet[0]!, 'luna-server')
       await checkHeartbeat(ceiling.url, fleet[0]!, 'ceiling')
-      const requests = heartbeatRequests(fleet)
-      const target = (label: string, server: ServerProcess): LoadTarget =>
+      const target = (label: string, server: ServerProcess, requests: AutocannonRequest[]): LoadTarget =>
         ({ label, url: server.url, method: 'PUT', headers: HEARTBEAT_HEADERS, requests, pid: server.child.pid })
-      const result = await compare(target('luna-server', luna), target('ceiling', ceiling), config, log)
+      const same = heartbeatRequests(fleet)
+      const result = await compare(target('luna-server', luna, same), target('ceiling', ceiling, same), config, log)
+      // The case remembered bodies do nothing for: every heartbeat's body is new (a counter in
+      // its metadata), so it is parsed, checked and remembered. The load generator builds each
+      // request afresh, for both sides.
+      log('  every body new:')
+      const changing = changingHeartbeatRequests(fleet)
+      const fresh = await compare(target('luna-server', luna, changing), target('ceiling', ceiling, changing), config, log)
+      const freshValid = fresh.a.failures === 0 && fresh.b.failures === 0
       const bodyBytes = fleet.map((instance) => Buffer.byteLength(instance.body))
       const lunaValid = result.a.failures === 0
       const ceilingValid = result.b.failures === 0
@@ -55,19 +63,32 @@ export const heartbeats: Suite = {
           target: { op: '>=', value: 0.8 },
           valid: lunaValid && ceilingValid,
           note: 'the throughput ratio a machine with nothing else running would show'
-        }
+        },
+        {
+          name: 'luna-server / ceiling, every body new',
+          value: fresh.ratio,
+          unit: 'ratio',
+          valid: freshValid,
+          note: `per round ${fresh.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(fresh.a.rps)} against ${Math.round(fresh.b.rps)} req/s`
+        },
+        { name: 'luna-server CPU per request, every body new', value: fresh.a.cpuPerRequest, unit: 'µs', valid: freshValid },
+        { name: 'ceiling CPU per request, every body new', value: fresh.b.cpuPerRequest, unit: 'µs', valid: freshValid }
       ]
       return {
         figures,
-        tables: [roundsTable(`${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances, ` +
-          `${Math.min(...bodyBytes)}–${Math.max(...bodyBytes)}-byte bodies`, result)],
+        tables: [
+          roundsTable(`${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances, ` +
+            `${Math.min(...bodyBytes)}–${Math.max(...bodyBytes)}-byte bodies`, result),
+          roundsTable('every body new', fresh)
+        ],
         data: {
           connections: config.connections,
           duration: config.duration,
           warmup: config.warmup,
           instances: fleet.length,
           bodyBytes: { min: Math.min(...bodyBytes), max: Math.max(...bodyBytes) },
-          comparison: result
+          comparison: result,
+          everyBodyNew: fresh
         }
       }
     } finally {

@@ -120,6 +120,22 @@ export function storeContract ({ create, test }: StoreContractOptions): void {
     assert.equal((await store.list()).length, 1)
   })
 
+  check('a heartbeat that repeats the info hands back the previous record with its own times', async (store) => {
+    const t0 = 1_700_000_000_000
+    const original = sampleRecord({ status: 'DOWN', reportedDownSince: t0, lastHeartbeat: t0, registeredAt: t0 - 1000 })
+    await store.register(original)
+    const update = withoutRegisteredAt(sampleRecord({ status: 'DOWN', reportedDownSince: t0 + 5000, lastHeartbeat: t0 + 5000 }))
+    const expected = { ...update, registeredAt: t0 - 1000, reportedDownSince: t0 }
+    assert.deepEqual(await store.heartbeat(update), { instance: expected, previous: original, timedOut: false })
+    const later = withoutRegisteredAt(sampleRecord({ status: 'DOWN', reportedDownSince: t0 + 9000, lastHeartbeat: t0 + 9000 }))
+    assert.deepEqual(await store.heartbeat(later), {
+      instance: { ...later, registeredAt: t0 - 1000, reportedDownSince: t0 },
+      previous: expected,
+      timedOut: false
+    })
+    assert.deepEqual(await store.get(original.instanceId), { ...later, registeredAt: t0 - 1000, reportedDownSince: t0 })
+  })
+
   check('reportedDownSince is kept while the instance keeps reporting DOWN', async (store) => {
     const t0 = 1_700_000_000_000
     await store.register(sampleRecord({ status: 'DOWN', reportedDownSince: t0, lastHeartbeat: t0, registeredAt: t0 }))
