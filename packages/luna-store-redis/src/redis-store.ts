@@ -9,7 +9,7 @@ import {
   type SharedEvent,
   type SharedStore
 } from 'luna-registry'
-import { CLAIM, EVICT, HEARTBEAT, LIST, REGISTER, REMOVE } from './scripts.js'
+import { CLAIM, EVICT, HEARTBEATS, LIST, REGISTER, REMOVE } from './scripts.js'
 
 /** The part of a pino (or Fastify) logger the store writes to. */
 export interface StoreLogger {
@@ -37,10 +37,20 @@ const UNAVAILABLE = /^(LOADING|READONLY|BUSY|OOM|MASTERDOWN|NOREPLICAS|CLUSTERDO
 const BATCH = 1000
 
 type Fields = [string, string, string, string | null]
+type HeartbeatReply = [Fields, number, string]
+
+/** Heartbeats sent in one script call at most; more wait for the next. */
+const HEARTBEAT_BATCH = 256
+
+interface PendingHeartbeat {
+  update: InstanceUpdate
+  resolve: (reply: HeartbeatReply | null) => void
+  reject: (error: unknown) => void
+}
 
 interface Scripts {
   lunaRegister: (...args: Array<string | number>) => Promise<[Fields | null, number]>
-  lunaHeartbeat: (...args: Array<string | number>) => Promise<[Fields, number, string] | null>
+  lunaHeartbeats: (...args: Array<string | number>) => Promise<Array<HeartbeatReply | null>>
   lunaRemove: (...args: Array<string | number>) => Promise<number>
   lunaList: (...args: Array<string | number>) => Promise<Array<string | Fields>>
   lunaClaim: (...args: Array<string | number>) => Promise<Array<string | Fields>>
@@ -127,6 +137,7 @@ export class RedisStore implements SharedStore {
   #subscriber: Redis | undefined
   readonly #log: StoreLogger | undefined
   #down = false
+  #heartbeats: PendingHeartbeat[] = []
 
   constructor (options: RedisStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'luna:'
@@ -144,7 +155,8 @@ export class RedisStore implements SharedStore {
     this.#redis = new Redis(options.url ?? 'redis://127.0.0.1:6379', settings) as Redis & Scripts
     this.#watch(this.#redis)
     this.#redis.defineCommand('lunaRegister', { numberOfKeys: 5, lua: REGISTER })
-    this.#redis.defineCommand('lunaHeartbeat', { numberOfKeys: 3, lua: HEARTBEAT })
+    // The number of keys comes first in each call: one per heartbeat of the batch, and two more.
+    this.#redis.defineCommand('lunaHeartbeats', { lua: HEARTBEATS })
     this.#redis.defineCommand('lunaRemove', { numberOfKeys: 4, lua: REMOVE })
     this.#redis.defineCommand('lunaList', { numberOfKeys: 1, lua: LIST })
     this.#redis.defineCommand('lunaClaim', { numberOfKeys: 2, lua: CLAIM })
@@ -180,9 +192,10 @@ export class RedisStore implements SharedStore {
   }
 
   async heartbeat (update: InstanceUpdate): Promise<HeartbeatResult | undefined> {
-    const result = await this.#call(() => this.#redis.lunaHeartbeat(
-      this.#instance(update.instanceId), this.#live, this.#timedOut,
-      update.instanceId, infoJson(update), update.status, update.lastHeartbeat, update.reportedDownSince ?? ''))
+    const result = await new Promise<HeartbeatReply | null>((resolve, reject) => {
+      this.#heartbeats.push({ update, resolve, reject })
+      if (this.#heartbeats.length === 1) setImmediate(() => { this.#sendHeartbeats() })
+    })
     if (result === null) return undefined
     const [fields, timedOut, reportedDownSince] = result
     // '' in place of the previous info: it was the same as this heartbeat's.
@@ -280,6 +293,27 @@ export class RedisStore implements SharedStore {
    * Runs a command. A lost or slow connection, or a Redis that cannot serve (loading, read-only,
    * busy, out of memory), becomes a 503; any other reply error is a fault of ours and stays one.
    */
+  /**
+   * Sends the heartbeats that arrived since the last call, up to `HEARTBEAT_BATCH`, in one script
+   * call: the requests read in one turn of the event loop share one command, and Redis one call.
+   * Each heartbeat is applied as on its own, in the order they came.
+   */
+  #sendHeartbeats (): void {
+    const batch = this.#heartbeats.splice(0, HEARTBEAT_BATCH)
+    if (this.#heartbeats.length > 0) setImmediate(() => { this.#sendHeartbeats() })
+    const keys: string[] = [this.#live, this.#timedOut]
+    const args: Array<string | number> = []
+    for (const { update } of batch) {
+      keys.push(this.#instance(update.instanceId))
+      args.push(update.instanceId, infoJson(update), update.status, update.lastHeartbeat, update.reportedDownSince ?? '')
+    }
+    this.#call(async () => await this.#redis.lunaHeartbeats(keys.length, ...keys, ...args)).then((replies) => {
+      batch.forEach((pending, index) => { pending.resolve(replies[index] ?? null) })
+    }, (error: unknown) => {
+      for (const pending of batch) pending.reject(error)
+    })
+  }
+
   async #call<T> (run: () => Promise<T>): Promise<T> {
     try {
       return await run()

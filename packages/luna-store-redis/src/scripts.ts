@@ -24,28 +24,40 @@ return { false, timedOut }
 `
 
 /**
- * KEYS: instance, live, timedout.
- * ARGV: id, json, status, lastHeartbeat, reportedDownSince or ''.
- * Nothing happens unless the instance exists. Returns the previous fields, whether it had timed
- * out, and the reportedDownSince it now has. Most heartbeats repeat the info: then it is neither
- * written again nor sent back, and the previous fields carry '' (never a JSON text) in its place.
+ * Heartbeats, several in one call, each as atomic as the whole.
+ * KEYS: live, timedout, then the instance key of each heartbeat.
+ * ARGV: five per heartbeat: id, json, status, lastHeartbeat, reportedDownSince or ''.
+ * For each, in order: false when the instance does not exist (nothing happens), else the
+ * previous fields, whether it had timed out, and the reportedDownSince it now has. Most
+ * heartbeats repeat the info: then it is neither written again nor sent back, and the previous
+ * fields carry '' (never a JSON text) in its place.
  */
-export const HEARTBEAT = `
-local previous = redis.call('HMGET', KEYS[1], 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
-if not previous[1] then return false end
-local rds = ARGV[5]
-if ARGV[3] == 'DOWN' and previous[5] == 'DOWN' and previous[4] then rds = previous[4] end
-local info = previous[1]
-if info == ARGV[2] then
-  info = ''
-  redis.call('HSET', KEYS[1], 'lastHeartbeat', ARGV[4])
-else
-  redis.call('HSET', KEYS[1], 'json', ARGV[2], 'status', ARGV[3], 'lastHeartbeat', ARGV[4])
+export const HEARTBEATS = `
+local out = {}
+for i = 3, #KEYS do
+  local key = KEYS[i]
+  local a = (i - 3) * 5
+  local id, json, status, lastHeartbeat = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local previous = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
+  if not previous[1] then
+    out[#out + 1] = false
+  else
+    local rds = ARGV[a + 5]
+    if status == 'DOWN' and previous[5] == 'DOWN' and previous[4] then rds = previous[4] end
+    local info = previous[1]
+    if info == json then
+      info = ''
+      redis.call('HSET', key, 'lastHeartbeat', lastHeartbeat)
+    else
+      redis.call('HSET', key, 'json', json, 'status', status, 'lastHeartbeat', lastHeartbeat)
+    end
+    if rds ~= '' then redis.call('HSET', key, 'rds', rds) elseif previous[4] then redis.call('HDEL', key, 'rds') end
+    local timedOut = redis.call('ZREM', KEYS[2], id)
+    redis.call('ZADD', KEYS[1], lastHeartbeat, id)
+    out[#out + 1] = { { info, previous[2], previous[3], previous[4] }, timedOut, rds }
+  end
 end
-if rds ~= '' then redis.call('HSET', KEYS[1], 'rds', rds) elseif previous[4] then redis.call('HDEL', KEYS[1], 'rds') end
-local timedOut = redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-return { { info, previous[2], previous[3], previous[4] }, timedOut, rds }
+return out
 `
 
 /** KEYS: instance, ids, live, timedout. ARGV: id, service set prefix. Returns 1 if removed. */

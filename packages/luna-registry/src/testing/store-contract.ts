@@ -136,6 +136,29 @@ export function storeContract ({ create, test }: StoreContractOptions): void {
     assert.deepEqual(await store.get(original.instanceId), { ...later, registeredAt: t0 - 1000, reportedDownSince: t0 })
   })
 
+  check('heartbeats sent together are each answered for themselves, in the order sent', async (store) => {
+    const t0 = 1_700_000_000_000
+    const records = Array.from({ length: 300 }, (_, i) => sampleRecord({ instanceId: `orders:10.0.${i >> 8}.${i & 255}:8080`, registeredAt: t0 + i, lastHeartbeat: t0 + i }))
+    for (const record of records) await store.register(record)
+    const beat = (record: InstanceRecord, at: number, version = record.version): Omit<InstanceRecord, 'registeredAt'> =>
+      withoutRegisteredAt({ ...record, version, lastHeartbeat: at })
+    const first = records[0]!
+    const results = await Promise.all([
+      ...records.map(async (record, i) => await store.heartbeat(beat(record, t0 + 10_000 + i))),
+      store.heartbeat(beat(sampleRecord({ instanceId: 'orders:10.9.9.9:8080' }), t0 + 20_000)),
+      store.heartbeat(beat(first, t0 + 30_000, '2.0.0')),
+      store.heartbeat(beat(first, t0 + 40_000, '3.0.0'))
+    ])
+    records.forEach((record, i) => {
+      assert.deepEqual(results[i], { instance: { ...beat(record, t0 + 10_000 + i), registeredAt: t0 + i }, previous: record, timedOut: false })
+    })
+    assert.equal(results[300], undefined, 'an unknown instance among them: nothing happens to it')
+    assert.equal(await store.get('orders:10.9.9.9:8080'), undefined)
+    assert.equal(results[301]?.previous.version, first.version)
+    assert.equal(results[302]?.previous.version, '2.0.0', 'two for one instance: the later sees the earlier')
+    assert.deepEqual(await store.get(first.instanceId), { ...beat(first, t0 + 40_000, '3.0.0'), registeredAt: t0 })
+  })
+
   check('reportedDownSince is kept while the instance keeps reporting DOWN', async (store) => {
     const t0 = 1_700_000_000_000
     await store.register(sampleRecord({ status: 'DOWN', reportedDownSince: t0, lastHeartbeat: t0, registeredAt: t0 }))
