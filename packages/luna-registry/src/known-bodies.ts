@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto'
 import type { InstanceInfo, InstanceView } from './schemas.js'
-import { infoJson, showsInfo, type InfoJson } from './view-json.js'
+import { infoJson, showsInfo, viewJson, type InfoJson } from './view-json.js'
 
 /** A remembered body, with the JSON of what its info puts in the instance's view once asked for. */
 interface Known {
@@ -64,9 +64,7 @@ export class KnownBodies {
 
   /**
    * The JSON of the info `view` shows, when that is the info last accepted for its instance;
-   * written the first time it is asked for. That is the second heartbeat with the body: with the
-   * first, the store kept copies of the objects it was handed, not yet frozen. A body that
-   * changes with every heartbeat is so never written out.
+   * written the first time it is asked for.
    */
   infoJson (view: InstanceView): InfoJson | undefined {
     const known = this.#known.get(view.instanceId)
@@ -78,6 +76,20 @@ export class KnownBodies {
       return { head, tail }
     }
     return known as InfoJson
+  }
+
+  /** The JSON of `view`, from the text kept with its remembered body when it shows one. */
+  writeView (view: InstanceView): string {
+    return viewJson(view, this.infoJson(view))
+  }
+
+  /**
+   * `info`, frozen all the way down (a parsed body, before it goes to the store): the store then
+   * keeps its objects without a copy, and they are the ones `remember` keeps.
+   */
+  freeze<T> (info: T): T {
+    deepFreeze(info)
+    return info
   }
 
   /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */

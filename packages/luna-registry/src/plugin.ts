@@ -2,13 +2,13 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { protect } from './auth.js'
 import { normaliseOptions, type LunaRegistryOptions } from './options.js'
-import { LunaRegistry } from './registry.js'
+import { kBodies, LunaRegistry } from './registry.js'
 import { eventRoutes } from './routes/events.js'
 import { instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
 import { panelAssets, panelViews } from './panel.js'
 import { errorHandler, notFoundHandler, schemaErrorFormatter, validatorCompiler } from './validation.js'
-import { plainJson } from './view-json.js'
+import { servicesJson } from './view-json.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,9 +44,12 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     // keeps it off the heartbeat path.
     await child.register(async (services: FastifyInstance) => {
       // Lists are built field by field, so their schemas document them rather than filter them;
-      // with open-ended objects (metadata, balancerOptions) nested in arrays JSON.stringify is
-      // the faster serialiser: 29 ms against 203 ms for the services of 10 000 instances.
-      services.setSerializerCompiler(() => plainJson)
+      // with open-ended objects (metadata, balancerOptions) nested in arrays the schema-compiled
+      // serialiser took 203 ms for the services of 10 000 instances, JSON.stringify 18 ms, and
+      // the views written from their remembered bodies' text take less again.
+      const known = registry[kBodies]
+      const writeView = known.writeView.bind(known)
+      services.setSerializerCompiler(() => (data: unknown) => servicesJson(data, writeView))
       if (settings.panel) {
         await panelViews(services, settings.prefix)
         await services.register(panelAssets)

@@ -1,4 +1,4 @@
-import type { InstanceInfo, InstanceView } from './schemas.js'
+import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 import type { BalancerOptions } from './store.js'
 
 /** A record's metadata when its body had none: one frozen object, so it can be told by identity. */
@@ -79,4 +79,25 @@ export function viewJson (view: InstanceView, info?: InfoJson): string {
   json += ',"registeredAt":"' + view.registeredAt + '","lastHeartbeat":"' + view.lastHeartbeat + '"'
   if (view.downSince !== undefined) json += ',"downSince":"' + view.downSince + '"'
   return json + '}'
+}
+
+function serviceJson (service: ServiceView, writeView: (view: InstanceView) => string): string {
+  return '{"name":' + JSON.stringify(service.name) + ',"description":' + JSON.stringify(service.description) +
+    ',"status":' + JSON.stringify(service.status) + ',"instancesOnline":' + String(service.instancesOnline) +
+    ',"instancesTotal":' + String(service.instancesTotal) + ',"instances":[' + service.instances.map(writeView).join(',') + ']}'
+}
+
+/**
+ * The JSON of what the service routes answer: a list of services, one service, or one instance
+ * (a pick), each field in the schema's order, every view written by `writeView` (from the text
+ * kept with a remembered body where there is one); anything else, errors included, as
+ * `JSON.stringify` writes it.
+ */
+export function servicesJson (data: unknown, writeView: (view: InstanceView) => string): string {
+  if (Array.isArray(data)) return '[' + (data as ServiceView[]).map((service) => serviceJson(service, writeView)).join(',') + ']'
+  if (typeof data === 'object' && data !== null) {
+    if ('instances' in data) return serviceJson(data as ServiceView, writeView)
+    if ('instanceId' in data) return writeView(data as InstanceView)
+  }
+  return JSON.stringify(data)
 }

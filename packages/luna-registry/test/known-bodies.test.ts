@@ -234,10 +234,10 @@ t.test('the JSON of a remembered info is used only for views that show that info
 
   await send(app, 'PUT', URL_, full)
   view = (await registry.getInstance(ID))!
-  t.equal(known(app).infoJson(view), undefined, 'a new body: the store keeps its own copies of the objects parsed')
+  t.ok(known(app).infoJson(view), 'a new body, frozen before it is stored: the store keeps the objects remembered')
   t.equal((await app.inject({ method: 'PUT', url: URL_, headers: JSON_HEADERS, payload: full })).body, await expected())
   view = (await registry.getInstance(ID))!
-  t.ok(known(app).infoJson(view), 'the same body again: the store keeps the remembered objects')
+  t.ok(known(app).infoJson(view), 'the same body again')
   clock.advance(100)
   t.equal((await app.inject({ method: 'PUT', url: URL_, headers: JSON_HEADERS, payload: full })).body, await expected())
   clock.advance(1500)
@@ -254,6 +254,24 @@ t.test('the JSON of a remembered info is used only for views that show that info
   await registry.register(ID, JSON.parse(full))
   t.equal(known(app).infoJson((await registry.getInstance(ID))!), undefined, 'equal info, but not the remembered objects')
   t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected())
+})
+
+t.test('the services JSON writes views from the remembered text, the same as JSON.stringify', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000 })
+  await send(app, 'POST', URL_, JSON.stringify(info('orders', { description: 'Takes "orders"', metadata: { zone: 'eu-1' } })))
+  await send(app, 'POST', `${PREFIX}/instances/orders:10.0.0.2:8080`, JSON.stringify(info('orders', { url: 'http://10.0.0.2:8080/' })))
+  await app.lunaRegistry.register('billing:10.0.0.3:8080', info('billing', { url: 'http://10.0.0.3:8080/' }) as never)
+  clock.advance(500)
+  await send(app, 'PUT', URL_, JSON.stringify(info('orders', { description: 'Takes "orders"', metadata: { zone: 'eu-1' } })))
+  clock.advance(700)
+  const registry = app.lunaRegistry
+  const get = async (path: string): Promise<string> => (await app.inject({ method: 'GET', url: `${PREFIX}${path}`, headers: { ...AUTH, accept: 'application/json' } })).body
+  t.equal(await get('/services'), JSON.stringify(await registry.listServices()), 'one timed out, one not, one registered in process')
+  t.equal(await get('/services?status=UP'), JSON.stringify(await registry.listServices({ status: 'UP' })))
+  t.equal(await get('/services/orders'), JSON.stringify(await registry.getService('orders')))
+  t.same(JSON.parse(await get('/services/orders/pick')).instanceId, ID)
+  t.equal(JSON.parse(await get('/services/nothing')).statusCode, 404, 'errors as they were')
 })
 
 t.test('MemoryStore keeps frozen objects as they are and copies the others', async (t) => {

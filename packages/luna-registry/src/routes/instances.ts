@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
-import { plainJson, viewJson } from '../view-json.js'
+import { plainJson } from '../view-json.js'
 import { bodyDigest } from '../known-bodies.js'
 import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
@@ -15,8 +15,7 @@ import {
   InstanceParamsSchema,
   InstanceQuerySchema,
   InstanceViewSchema,
-  type InstanceInfo,
-  type InstanceView
+  type InstanceInfo
 } from '../schemas.js'
 
 /** Instance bodies are small; anything larger is a mistake or an attack. */
@@ -38,9 +37,9 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
 
   // A success is one view, most often of a remembered body, whose JSON is then mostly written;
   // errors are built field by field in the schema's shape.
-  const writeView = (view: InstanceView): string => viewJson(view, known.infoJson(view))
+  const writeView = known.writeView.bind(known) as (data: unknown) => string
   const viewSerializer: FastifySerializerCompiler<object> = ({ httpStatus }) =>
-    httpStatus?.startsWith('2') === true ? writeView as (data: unknown) => string : plainJson
+    httpStatus?.startsWith('2') === true ? writeView : plainJson
   const answersView = { ...formatter, serializerCompiler: viewSerializer }
 
   // A body that is the one last accepted for this instance (most heartbeats) comes back as the
@@ -88,7 +87,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const { created, instance } = await registry[kRegister](request.params['*'], request.body)
+    const { created, instance } = await registry[kRegister](request.params['*'], known.freeze(request.body))
     remember(request, instance.instanceId)
     return await reply.code(created ? 201 : 200).send(instance)
   })
@@ -101,7 +100,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       response: { 200: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request) => {
-    const instance = await registry[kHeartbeat](request.params['*'], request.body)
+    const instance = await registry[kHeartbeat](request.params['*'], known.freeze(request.body))
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
     remember(request, instance.instanceId)
     return instance
