@@ -58,15 +58,16 @@ interface Resident {
 }
 
 /** How long the settled figure waits for V8 to give memory back, and how often it looks. */
-const SETTLE_SECONDS = 180
+const SETTLE_SECONDS = 300
 const SETTLE_EVERY_SECONDS = 2
 
 /**
  * luna-server as an operator runs it: `count` instances register over real HTTP and send one
- * heartbeat each, then its resident memory is read from /proc every 2 s for three minutes. While
- * requests flow V8 keeps the heap it grew for them; once they stop, its memory reducer gives most
- * of it back, in one or two steps, usually 90 to 120 s later (its watchdog waits 100 s after the
- * last collection). The heartbeat timeout is long enough that every instance stays OK meanwhile.
+ * heartbeat each, then its resident memory is read from /proc every 2 s for five minutes. While
+ * requests flow V8 keeps the heap it grew for them; once they stop, its memory reducer gives it
+ * back in steps, each started by a watchdog 100 s after the last collection when the process is
+ * not idle enough for V8 to start one sooner: the first 90–150 s after the traffic, the second
+ * up to 100 s later. The heartbeat timeout is long enough that every instance stays OK meanwhile.
  */
 async function residentPerInstance (count: number, services: number, log: (line: string) => void): Promise<Resident> {
   const luna = await startLuna({ name: 'luna-server', args: ['--heartbeat-timeout', '10m'] })
