@@ -107,6 +107,8 @@ t.test('the remembered info is frozen, so the store keeps it without a copy and 
   const app = await build(t)
   const text = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, balancerOptions: { weight: 2, pool: { size: 4 } } }))
   await send(app, 'POST', URL_, text)
+  const registered = await app.lunaRegistry.getInstance(ID)
+  t.ok(Object.isFrozen(registered?.metadata) && Object.isFrozen(registered?.balancerOptions), 'a body seen for the first time is stored frozen too')
   await send(app, 'PUT', URL_, text)
   const instance = await app.lunaRegistry.getInstance(ID)
   t.ok(Object.isFrozen(instance?.metadata))
