@@ -37,8 +37,8 @@ function deepFreeze (value: unknown): void {
  * text keeps the memory per instance small; two texts with one SHA-256 are not a practical
  * concern.
  *
- * The info is frozen when it is remembered, so every request that gets it gets the same value,
- * and the store may keep it without a copy; the JSON of the part of the view it decides is
+ * The info is frozen before it is stored (`freeze`), so every request that gets it gets the same
+ * value, and the store may keep it without a copy; the JSON of the part of the view it decides is
  * written once, when first asked for. One entry per instance: a heartbeat with a different body
  * replaces it, and removing or evicting the instance forgets it.
  */
