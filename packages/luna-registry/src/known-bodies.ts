@@ -69,6 +69,7 @@ export class KnownBodies {
   infoJson (view: InstanceView): InfoJson | undefined {
     const known = this.#known.get(view.instanceId)
     if (known === undefined || !showsInfo(view, known.info)) return undefined
+    // Both parts are written together.
     if (known.head === undefined || known.tail === undefined) {
       const { head, tail } = infoJson(view.instanceId, known.info)
       known.head = head
