@@ -182,15 +182,28 @@ t.test('deregister stops the heartbeats and removes the instance', async (t) => 
 
 t.test('deregister while a registration is in flight: the registration cannot land after the DELETE', async (t) => {
   const registry = await startRegistry(t)
-  // Holds every request back a little, so the POST is still on its way when deregister() is called.
-  const slow: typeof fetch = async (input, init) => {
-    await sleep(100)
-    return await fetch(input, init)
+  // Only the POST is held back: until a DELETE has been answered (what a client that does not wait
+  // for its registration would send at once), or else for a while. Either way it then lands.
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const timer = setTimeout(release, 300)
+  t.teardown(() => { clearTimeout(timer) })
+  let posted!: () => void
+  const posting = new Promise<void>((resolve) => { posted = resolve })
+  const holdPost: typeof fetch = async (input, init) => {
+    if (init?.method === 'POST') {
+      posted()
+      await held
+      return await fetch(input, init)
+    }
+    const response = await fetch(input, init)
+    if (init?.method === 'DELETE') release()
+    return response
   }
-  const handle = createLunaClient({ url: registry.url, fetch: slow }).register(instanceInfo)
-  await sleep(20)
+  const handle = createLunaClient({ url: registry.url, fetch: holdPost }).register(instanceInfo)
+  await posting
   t.equal(await handle.deregister(), true)
-  t.equal(await registry.get(`/instances/${ID}`), undefined)
+  t.equal(await registry.get(`/instances/${ID}`), undefined, 'the registration did not land after the DELETE')
 })
 
 t.test('deregistered before it ever registered: ready() rejects, deregister() resolves false', async (t) => {
