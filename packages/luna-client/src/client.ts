@@ -1,5 +1,6 @@
 import { LunaError } from './errors.js'
-import { Registration, type RegisterOptions } from './registration.js'
+import { Registration } from './registration.js'
+import type { RegisterOptions } from './registration-options.js'
 import { Transport, type TransportOptions } from './transport.js'
 import type { InstanceInfo, InstanceStatus, InstanceView, ServiceStatus, ServiceView } from './types.js'
 import { Watcher, type WatchListener, type WatchOptions } from './watch.js'

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { FastifyPluginAsync } from 'fastify'
 import { createLunaClient, LunaClient, type LunaClientOptions } from './client.js'
-import type { Registration, RegisterOptions } from './registration.js'
+import type { Registration } from './registration.js'
+import type { RegisterOptions } from './registration-options.js'
 import type { BalancerOptions, InstanceInfo } from './types.js'
 
 /** Where the app listens, as other services should reach it. */
