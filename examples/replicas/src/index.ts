@@ -32,6 +32,7 @@ async function api (port: number, method: string, path: string, body?: unknown):
     headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })
+  if (!response.ok) throw new Error(`${method} ${path} on :${port} answered ${response.status}: ${await response.text()}`)
   return response.status === 204 ? undefined : await response.json()
 }
 
