@@ -83,7 +83,7 @@ t.test('host, url builder and instance id', async (t) => {
   await fixed.close()
 })
 
-t.test('a wildcard address is advertised as one others can reach; IPv6 in brackets', async (t) => {
+t.test('a wildcard address is advertised as one others can reach', async (t) => {
   const registry = await startRegistry(t)
   const wildcard = Fastify()
   await wildcard.register(lunaClientPlugin, { registry: registry.url, service: 'catalog', version: '1.0.0' })
@@ -92,18 +92,24 @@ t.test('a wildcard address is advertised as one others can reach; IPv6 in bracke
   t.notMatch(instance?.instanceId, /0\.0\.0\.0/)
   t.match(instance?.url, /^http:\/\/\d+\.\d+\.\d+\.\d+:\d+\/$/)
   await wildcard.close()
+})
 
+t.test('an IPv6 address is advertised in brackets', async (t) => {
+  const registry = await startRegistry(t)
   const ipv6 = Fastify()
+  t.teardown(async () => { await ipv6.close() })
   await ipv6.register(lunaClientPlugin, { registry: registry.url, service: 'catalog', version: '1.0.0' })
   try {
     await ipv6.listen({ port: 0, host: '::1' })
-  } catch {
-    t.comment('no IPv6 loopback here')
+  } catch (error) {
+    // Not a pass: the behaviour was not seen. CI machines have the loopback, so there it fails.
+    const reason = `no IPv6 loopback here (${(error as Error).message})`
+    if (process.env['CI'] === 'true') t.fail(`${reason}: CI must run this test`)
+    else t.skip(reason)
     return
   }
   const { port } = ipv6.server.address() as AddressInfo
   t.match(await ipv6.lunaRegistration?.ready(), { instanceId: `catalog:[::1]:${port}`, url: `http://[::1]:${port}/` })
-  await ipv6.close()
 })
 
 t.test('the registry away at start: the app serves anyway and registers once the registry is there', async (t) => {
