@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -9,7 +9,6 @@ import { chromiumAvailable, launchChromium, listen, record, type PageLog, type R
 import { PREFIX } from './helpers.js'
 
 const CREDENTIALS = { username: 'ops', password: 'full-moon' }
-const SCREENSHOT = fileURLToPath(new URL('../../../docs/panel-overview.png', import.meta.url))
 const XSS = '<script>alert("xss")</script><img src=x onerror=alert(2)>'
 
 /** Instance info bodies, kept so a heartbeat sends exactly what was registered (no `updated` events). */
@@ -134,10 +133,13 @@ if (chromiumAvailable(t)) {
     await until('the time down ticks', async () => (await text(`${row('billing')} time.for`)) !== before ? true : undefined, 2500)
     t.pass(`it ticks: "${before}" became "${await text(`${row('billing')} time.for`)}"`)
 
-    await mkdir(dirname(SCREENSHOT), { recursive: true })
-    const main = await page.locator('main').boundingBox()
-    await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height: Math.min(720, Math.ceil((main?.y ?? 0) + (main?.height ?? 720))) } })
-    t.pass(`screenshot of the overview saved to ${SCREENSHOT}`)
+    // Into a folder of the test's own: the test run never rewrites a tracked file (the docs'
+    // picture is taken by `pnpm screenshot`, with the default settings).
+    const folder = await mkdtemp(join(tmpdir(), 'luna-panel-'))
+    t.teardown(async () => { await rm(folder, { recursive: true, force: true }) })
+    const screenshot = join(folder, 'overview.png')
+    await page.screenshot({ path: screenshot })
+    t.ok((await stat(screenshot)).size > 0, `screenshot of the overview saved to ${screenshot}`)
   })
 
   t.test('the filter narrows the overview as you type', async (t) => {
