@@ -7,7 +7,10 @@ import { SseParser } from './sse.js'
 import type { Transport } from './transport.js'
 import { EVENT_TYPES, type RegistryEvent, type ServiceView } from './types.js'
 
-/** Sent first on every connection: the whole list, which replaces what the watcher had. */
+/**
+ * Sent first on every connection, and again whenever the registry may have missed changes: the
+ * whole list, which replaces what the watcher had.
+ */
 export interface SnapshotEvent {
   type: 'snapshot'
   /** The id of the last event the snapshot includes. */
@@ -30,9 +33,9 @@ export interface WatchOptions {
 }
 
 export interface WatcherEvents {
-  /** The list changed: a snapshot on (re)connection, or a change event. */
+  /** The list changed: a snapshot (on (re)connection, or a fresh one mid-stream), or a change event. */
   change: [services: ServiceView[], event: WatchEvent]
-  /** A snapshot arrived: the list is current again. */
+  /** The first snapshot of a connection arrived: the list is current again. */
   connected: [services: ServiceView[]]
   /** The stream ended or broke; the list is kept as it was. `retryIn`: milliseconds until the next attempt. */
   disconnected: [details: { error: LunaClientError | undefined, retryIn: number }]
@@ -177,10 +180,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       if (!Array.isArray(services)) throw unexpected('the snapshot is not a list of services')
       this.#services = services
       this.#snapshots++
+      // A fresh snapshot mid-stream replaces the list as well, on a connection already counted.
+      const reconnected = !this.#connected
       this.#connected = true
       this.#failures = 0
       for (const waiter of this.#waiters.splice(0)) waiter(services)
-      notify(this, 'connected', services)
+      if (reconnected) notify(this, 'connected', services)
       notify(this, 'change', services, { type: 'snapshot', id: Number(id ?? 0), services })
       return
     }

@@ -91,6 +91,33 @@ t.test('watch survives a registry restart: the last list stays while it is away,
   await once.deregister()
 })
 
+t.test('a fresh snapshot mid-stream replaces the list on the same connection: no reconnection is reported', async (t) => {
+  const registry = await startRegistry(t)
+  const client = createLunaClient(registry.url)
+  t.teardown(async () => { await client.close() })
+  const watcher = client.watch()
+  await watcher.ready()
+  const connections: string[] = []
+  watcher.on('connected', () => connections.push('connected'))
+  watcher.on('disconnected', () => connections.push('disconnected'))
+  await client.register(instanceInfo, { heartbeatInterval: 60_000 }).ready()
+  await until('orders is seen', () => watcher.current().length === 1 ? true : undefined, 2000)
+
+  // Gone without an event, as in a Redis that lost its data; the registry then resyncs its streams.
+  const core = registry.app!.lunaRegistry
+  await core.store.remove('orders:127.0.0.1:8080')
+  core.emit('resync')
+  const [services, event] = await next<[ServiceView[], WatchEvent]>(watcher, 'change')
+  t.equal(event.type, 'snapshot')
+  t.same(services, [], 'the list is what the registry has now')
+  t.same(watcher.current(), [])
+  t.ok(watcher.connected)
+  t.same(connections, [], 'the stream never broke: neither disconnected nor connected again')
+
+  await client.register({ ...instanceInfo, name: 'billing' }, { heartbeatInterval: 60_000 }).ready()
+  await until('changes apply on top of the fresh snapshot', () => watcher.current()[0]?.name === 'billing' ? true : undefined, 2000)
+})
+
 t.test('watching an unreachable registry: errors with backoff, ready() waits, then the snapshot', async (t) => {
   const rejections = watchRejections()
   t.teardown(rejections.stop)

@@ -33,7 +33,11 @@ export interface EvictedEvent extends EventBase { type: 'evicted', instance: Ins
 export type RegistryEvent = RegisteredEvent | UpdatedEvent | StatusEvent | DeregisteredEvent | EvictedEvent
 export type RegistryEventType = RegistryEvent['type']
 
-/** `registry.on('status', (event) => …)`: each event type, and `event` for all of them. */
+/**
+ * `registry.on('status', (event) => …)`: each event type, and `event` for all of them. `resync`
+ * is no change event: the shared store may have lost events or data, so what was built from the
+ * events so far may be wrong and is to be read afresh.
+ */
 export interface RegistryEventMap {
   registered: [RegisteredEvent]
   updated: [UpdatedEvent]
@@ -41,6 +45,7 @@ export interface RegistryEventMap {
   deregistered: [DeregisteredEvent]
   evicted: [EvictedEvent]
   event: [RegistryEvent]
+  resync: []
 }
 
 export const EVENT_TYPES: readonly RegistryEventType[] = ['registered', 'updated', 'status', 'deregistered', 'evicted']

@@ -54,7 +54,8 @@ type EventFields<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id' | '
 /**
  * The in-process face of the registry, decorated on the Fastify instance as `lunaRegistry`.
  * It emits an event for every change (`registry.on('status', …)`, or `'event'` for all), and
- * a sweeper turns instances whose heartbeat deadline passed DOWN, then evicts them.
+ * `'resync'` when a shared store may have lost some; a sweeper turns instances whose heartbeat
+ * deadline passed DOWN, then evicts them.
  */
 export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   readonly store: RegistryStore
@@ -244,7 +245,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   async start (): Promise<void> {
     if (this.#timer !== undefined) return
     this.#timer = setInterval(this.sweep.bind(this), this.sweepInterval).unref()
-    await this.#shared?.subscribe((message) => this.#receive(message))
+    await this.#shared?.subscribe((message) => this.#receive(message), () => this.#resync())
   }
 
   /** Stops the sweeper, after the sweep under way, if any, has finished with the store. */
@@ -357,6 +358,18 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     // Another process removed it: nothing of it need be remembered here.
     if (message.event.type === 'deregistered' || message.event.type === 'evicted') this[kBodies].forget(message.event.instanceId)
     this.#deliver(message.event)
+  }
+
+  /** Tells this process's listeners that the events they had may not add up to the store. */
+  #resync (): void {
+    this.#log?.info('luna-registry: the shared store may have lost events or data; listeners read it afresh')
+    for (const listener of this.rawListeners('resync')) {
+      try {
+        (listener as () => void)()
+      } catch (error) {
+        this.#log?.error({ err: error, event: 'resync' }, 'luna-registry: an event listener failed')
+      }
+    }
   }
 
   /**

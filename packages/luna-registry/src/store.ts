@@ -105,8 +105,13 @@ export interface SharedEvent {
  */
 export interface SharedStore extends RegistryStore {
   publish (message: SharedEvent): Promise<void>
-  /** Starts delivering every published message, this process's own included. */
-  subscribe (listener: (message: SharedEvent) => void): Promise<void>
+  /**
+   * Starts delivering every published message, this process's own included. `resync`, when
+   * given, is called whenever the shared state may have changed without messages to say so:
+   * messages were lost while the subscription was down, or the store lost its data. It is called
+   * once the subscription stands again and the store answers, so a read made then is current.
+   */
+  subscribe (listener: (message: SharedEvent) => void, resync?: () => void): Promise<void>
   /** Whether the store can be reached right now; cheap enough for every health probe. */
   available (): boolean
 }

@@ -184,6 +184,21 @@ if (chromiumAvailable(t)) {
     t.equal(await text('#total-instances'), '8 / 9')
   })
 
+  t.test('a fresh snapshot on the open stream drops what the registry no longer has, with no reconnection', async (t) => {
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    const streams = log.requests.filter((request) => request.resourceType() === 'eventsource').length
+    await evaluate('(() => { window.lunaStates = []; new MutationObserver(() => window.lunaStates.push(document.getElementById("connection").dataset.state)).observe(document.getElementById("connection"), { attributes: true }) })()')
+    // Gone without an event, as in a Redis that lost its data; the registry then resyncs its streams.
+    alive.delete('ledger:10.0.7.1:8000')
+    t.equal(await registry.app.lunaRegistry.store.remove('ledger:10.0.7.1:8000'), true)
+    registry.app.lunaRegistry.emit('resync')
+    await page.locator(row('ledger')).waitFor({ state: 'detached', timeout: 1000 })
+    t.pass('the row leaves without a reload')
+    t.equal(await text('#total-instances'), '7 / 8')
+    t.same((await evaluate<string[]>('window.lunaStates')).filter((state) => state !== 'live'), [], 'the page stayed live throughout')
+    t.equal(log.requests.filter((request) => request.resourceType() === 'eventsource').length, streams, 'on the same stream')
+  })
+
   t.test('a service page: its instances, a last heartbeat that ticks, and changes as they happen', async (t) => {
     await page.goto(`${registry.base}/services/billing`)
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { Redis, ReplyError, type RedisOptions } from 'ioredis'
 import {
   StoreUnavailableError,
@@ -9,7 +10,7 @@ import {
   type SharedEvent,
   type SharedStore
 } from 'luna-registry'
-import { CLAIM, EVICT, HEARTBEATS, LIST, REGISTER, REMOVE } from './scripts.js'
+import { CLAIM, EVICT, HEARTBEATS, LIST, MARKER, REGISTER, REMOVE } from './scripts.js'
 
 /** The part of a pino (or Fastify) logger the store writes to. */
 export interface StoreLogger {
@@ -26,6 +27,12 @@ export interface RedisStoreOptions {
   log?: StoreLogger
   /** Milliseconds a command may take before the request fails with a 503. Default 1000. */
   commandTimeout?: number
+  /**
+   * Milliseconds between two looks at the registry's marker key, to tell that Redis lost the
+   * registry's keys while the connections stayed up (a flush). A reconnection is looked at at
+   * once. Default 2000.
+   */
+  checkInterval?: number
   /** More ioredis options; the ones above win. */
   redis?: RedisOptions
 }
@@ -55,6 +62,7 @@ interface Scripts {
   lunaList: (...args: Array<string | number>) => Promise<Array<string | Fields>>
   lunaClaim: (...args: Array<string | number>) => Promise<Array<string | Fields>>
   lunaEvict: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaMarker: (...args: Array<string | number>) => Promise<string>
 }
 
 function toRecord ([json, registeredAt, lastHeartbeat, reportedDownSince]: Fields): InstanceRecord {
@@ -129,7 +137,9 @@ function infoJson (update: InstanceUpdate): string {
  * Every write is one Lua script (atomic, one round trip); heartbeat deadlines live in sorted
  * sets, so finding missed ones costs what is found; change events travel over pub/sub. While
  * Redis cannot be reached, every call fails within `commandTimeout` with a 503
- * (`FST_LUNA_STORE_UNAVAILABLE`), and the connection is retried until Redis is back.
+ * (`FST_LUNA_STORE_UNAVAILABLE`), and the connection is retried until Redis is back. When the
+ * shared state may have changed unannounced (the subscription was down, or the keys were lost),
+ * the subscriber's `resync` is called.
  */
 export class RedisStore implements SharedStore {
   readonly keyPrefix: string
@@ -138,10 +148,25 @@ export class RedisStore implements SharedStore {
   readonly #log: StoreLogger | undefined
   #down = false
   #heartbeats: PendingHeartbeat[] = []
+  readonly #checkInterval: number
+  #checkTimer: NodeJS.Timeout | undefined
+  /** The marker's value when last read; `undefined` before the first read. */
+  #marker: string | undefined
+  /** Whether the subscription is in place: no message published since was missed. */
+  #subscribed = false
+  /** Whether messages may have been missed since the subscriber was last told to resync. */
+  #missed = false
+  #checking: Promise<void> | undefined
+  #checkAgain = false
+  #resync: (() => void) | undefined
 
   constructor (options: RedisStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'luna:'
     this.#log = options.log
+    this.#checkInterval = options.checkInterval ?? 2000
+    if (!(Number.isFinite(this.#checkInterval) && this.#checkInterval > 0)) {
+      throw new TypeError(`luna-store-redis: checkInterval must be a positive number of milliseconds, not ${String(options.checkInterval)}`)
+    }
     const settings: RedisOptions = {
       ...options.redis,
       // Fail at once rather than queue while Redis is away: callers get a 503, not a hang.
@@ -161,6 +186,7 @@ export class RedisStore implements SharedStore {
     this.#redis.defineCommand('lunaList', { numberOfKeys: 1, lua: LIST })
     this.#redis.defineCommand('lunaClaim', { numberOfKeys: 2, lua: CLAIM })
     this.#redis.defineCommand('lunaEvict', { numberOfKeys: 3, lua: EVICT })
+    this.#redis.defineCommand('lunaMarker', { numberOfKeys: 1, lua: MARKER })
   }
 
   /** Resolves once the first connection is ready, or rejects after `timeout` ms. */
@@ -233,10 +259,11 @@ export class RedisStore implements SharedStore {
     await this.#call(() => this.#redis.publish(this.#channel, JSON.stringify(message)))
   }
 
-  async subscribe (listener: (message: SharedEvent) => void): Promise<void> {
+  async subscribe (listener: (message: SharedEvent) => void, resync?: () => void): Promise<void> {
     // A connection in subscriber mode can do nothing else: it gets one of its own.
     if (this.#subscriber !== undefined) throw new Error('luna-store-redis: subscribe() is called once per store')
     const subscriber = this.#subscriber = this.#redis.duplicate()
+    this.#resync = resync
     this.#watch(subscriber)
     subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.#channel) return
@@ -250,10 +277,27 @@ export class RedisStore implements SharedStore {
       }
       if (typeof message?.origin === 'string' && typeof message.event?.type === 'string') listener(message)
     })
+    // What is published while the subscriber is away is lost to it.
+    subscriber.on('close', () => {
+      if (this.#subscribed) this.#missed = true
+      this.#subscribed = false
+    })
     // Joined again on every connection: a subscription that failed while Redis was away is
     // not one ioredis would restore by itself.
-    const join = async (): Promise<unknown> => await subscriber.subscribe(this.#channel).catch(() => {})
+    const join = async (): Promise<void> => {
+      try {
+        await subscriber.subscribe(this.#channel)
+      } catch {
+        return
+      }
+      this.#subscribed = true
+      this.#check()
+    }
     subscriber.on('ready', join)
+    // A reconnection of the other connection may be the one that brings back a Redis that lost
+    // the keys: looked at as soon as it is ready.
+    this.#redis.on('ready', () => { this.#check() })
+    this.#checkTimer = setInterval(() => { this.#check() }, this.#checkInterval).unref()
     // Events published before the subscription stands would be missed: wait for it, but not
     // for ever, so that a registry whose Redis is away still starts.
     if (subscriber.status !== 'ready') {
@@ -263,9 +307,12 @@ export class RedisStore implements SharedStore {
       })
     }
     await join()
+    // Started without a subscription: whatever was published until it stands is missed.
+    if (!this.#subscribed) this.#missed = true
   }
 
   async close (): Promise<void> {
+    clearInterval(this.#checkTimer)
     for (const connection of [this.#subscriber, this.#redis]) {
       if (connection === undefined) continue
       if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect())
@@ -277,6 +324,7 @@ export class RedisStore implements SharedStore {
   get #live (): string { return `${this.keyPrefix}live` }
   get #timedOut (): string { return `${this.keyPrefix}timedout` }
   get #channel (): string { return `${this.keyPrefix}events` }
+  get #markerKey (): string { return `${this.keyPrefix}marker` }
   #instance (id: string): string { return `${this.keyPrefix}i:${id}` }
   #service (name: string): string { return `${this.keyPrefix}s:${name}` }
 
@@ -321,6 +369,49 @@ export class RedisStore implements SharedStore {
       const message = error instanceof Error ? error.message : String(error)
       if (error instanceof ReplyError && !UNAVAILABLE.test(message)) throw error
       throw new StoreUnavailableError(message)
+    }
+  }
+
+  /**
+   * Reads the marker (writing it if it is missing) and tells the subscriber to resync when it
+   * changed or when messages were missed. Only once both connections are ready: a resync is
+   * read from the store, and told only once no message can be missed any more.
+   */
+  #check (): void {
+    if (this.#checking !== undefined) {
+      this.#checkAgain = true
+      return
+    }
+    this.#checking = this.#checkMarker().finally(() => {
+      this.#checking = undefined
+      if (this.#checkAgain) {
+        this.#checkAgain = false
+        this.#check()
+      }
+    })
+  }
+
+  async #checkMarker (): Promise<void> {
+    if (!this.#subscribed || this.#redis.status !== 'ready') return
+    const missed = this.#missed
+    this.#missed = false
+    let marker: string
+    try {
+      marker = await this.#redis.lunaMarker(this.#markerKey, randomUUID())
+    } catch {
+      // Looked at again on the next tick or connection.
+      this.#missed ||= missed
+      return
+    }
+    const lost = this.#marker !== undefined && marker !== this.#marker
+    this.#marker = marker
+    if (lost) this.#log?.warn({}, 'luna-store-redis: Redis lost the registry\'s keys; what was registered must register again')
+    if (!lost && !missed) return
+    try {
+      this.#resync?.()
+    } catch (error) {
+      // Thrown inside a timer or a connection's handler, it would take the process down.
+      this.#log?.warn({ err: error }, 'luna-store-redis: the resync callback failed')
     }
   }
 

@@ -123,3 +123,15 @@ for _, id in ipairs(ids) do
 end
 return out
 `
+
+/**
+ * The marker of the registry's keys: written once, read ever after. A different value, or one
+ * written anew, means the keys were lost (a flush, or a restart without them) since it was read.
+ * KEYS: marker. ARGV: the value to write if it is missing. Returns the value it holds.
+ */
+export const MARKER = `
+local value = redis.call('GET', KEYS[1])
+if value then return value end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`

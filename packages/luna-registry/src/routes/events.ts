@@ -28,6 +28,8 @@ interface Subscriber {
   queued: RegistryEvent[] | undefined
   /** Bytes of the snapshot still unread: a large registry's snapshot is not a slow reader. */
   allowance: number
+  /** Set when a resync came while the first snapshot was read: that one may be out of date. */
+  stale?: boolean
 }
 
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer }) => {
@@ -62,6 +64,69 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     if (subscribers.delete(subscriber) && subscribers.size === 0) registry.off('event', onEvent)
   }
 
+  // The shared store may have lost events or data: every subscriber gets a fresh snapshot, read
+  // once for all of them; events arriving meanwhile wait for it, as they wait for the first.
+  // Resyncs that come while one is read are served by a single read after it.
+  let resyncing: Promise<void> | undefined
+  let again = false
+  const resync = (): void => {
+    if (resyncing !== undefined) {
+      again = true
+      return
+    }
+    resyncing = resnapshot().finally(() => {
+      resyncing = undefined
+      if (again) {
+        again = false
+        resync()
+      }
+    })
+  }
+  const resnapshot = async (): Promise<void> => {
+    const live: Subscriber[] = []
+    for (const subscriber of subscribers) {
+      if (subscriber.queued === undefined) {
+        subscriber.queued = []
+        subscriber.stale = false
+        live.push(subscriber)
+      } else {
+        subscriber.stale = true
+      }
+    }
+    if (live.length === 0) return
+    const snapshotId = registry.lastEventId
+    let services
+    try {
+      services = await registry.listServices()
+    } catch (error) {
+      // Events already sent would stay unrepaired: end the streams, and their clients reconnect to
+      // a snapshot of their own (or a 503 while the store is away).
+      fastify.log.warn({ err: error }, 'luna-registry: could not read a fresh snapshot; ending the event streams')
+      for (const subscriber of live) {
+        subscriber.res.end()
+        leave(subscriber)
+      }
+      return
+    }
+    let whole: string | undefined
+    for (const subscriber of live) {
+      if (!subscribers.has(subscriber)) continue
+      const { res, service } = subscriber
+      const snapshot = service === undefined
+        ? whole ??= frame('snapshot', snapshotId, services)
+        : frame('snapshot', snapshotId, services.filter((view) => view.name === service))
+      // Added to what an earlier snapshot may still have unread; only a write that filled the
+      // buffer is followed by a drain.
+      subscriber.allowance += Buffer.byteLength(snapshot)
+      send(subscriber, snapshot)
+      if (res.writableNeedDrain) res.once('drain', () => { subscriber.allowance = 0 })
+      else subscriber.allowance = 0
+      for (const event of subscriber.queued!) send(subscriber, frame(event.type, event.id, event))
+      subscriber.queued = undefined
+    }
+  }
+  registry.on('resync', resync)
+
   const timer = setInterval(() => {
     for (const subscriber of subscribers) send(subscriber, ': keep-alive\n\n')
   }, keepAlive).unref()
@@ -69,6 +134,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   // Streams never end by themselves: end them, or the server would wait for them when closing.
   fastify.addHook('preClose', async () => {
     clearInterval(timer)
+    registry.off('resync', resync)
     for (const subscriber of subscribers) {
       subscriber.res.end()
       leave(subscriber)
@@ -108,5 +174,6 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     send(subscriber, snapshot)
     for (const event of subscriber.queued!) send(subscriber, frame(event.type, event.id, event))
     subscriber.queued = undefined
+    if (subscriber.stale === true) resync()
   })
 }
