@@ -14,6 +14,13 @@ export const InvalidInstanceInfoError = createError<[string]>(
   400
 )
 
+/** A field of a body that nests objects or arrays deeper than the registry walks. */
+export const BodyTooDeepError = createError<[string, number]>(
+  'FST_LUNA_BODY_TOO_DEEP',
+  '%s must NOT nest objects or arrays more than %d levels deep',
+  400
+)
+
 /** The body contradicts the id in the path (`instanceId` or `name`). */
 export const InstanceIdMismatchError = createError<[string, string, string]>(
   'FST_LUNA_INSTANCE_ID_MISMATCH',

@@ -21,11 +21,20 @@ export const bodyDigest: (text: string) => string = typeof crypto.hash === 'func
   ? (text) => crypto.hash('sha256', text, 'binary')
   : (text) => crypto.createHash('sha256').update(text).digest('binary')
 
-/** Freezes `value` and everything it holds (a parsed JSON body: plain objects and arrays). */
+/**
+ * Freezes `value` and everything it holds (a parsed JSON body: plain objects and arrays), without
+ * recursing: however deep it nests, the stack does not grow.
+ */
 function deepFreeze (value: unknown): void {
+  // Most heartbeats bring a remembered info, frozen already: nothing is allocated for them.
   if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return
-  Object.freeze(value)
-  for (const item of Object.values(value)) deepFreeze(item)
+  const pending: object[] = [value]
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    Object.freeze(item)
+    for (const child of Object.values(item)) {
+      if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) pending.push(child as object)
+    }
+  }
 }
 
 /**

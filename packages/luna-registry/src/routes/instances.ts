@@ -6,6 +6,7 @@ import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
 import { plainJson } from '../view-json.js'
 import { bodyDigest } from '../known-bodies.js'
+import { checkedJsonParser } from '../request-body.js'
 import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
@@ -45,7 +46,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   // A body that is the one last accepted for this instance (most heartbeats) comes back as the
   // info it was then, already checked; any other is parsed, and its digest kept with it until it
   // has been accepted and can be remembered.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error')
+  const parseJson = checkedJsonParser(fastify.getDefaultJsonParser('error', 'error'))
   const digests = new WeakMap<object, string>()
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {

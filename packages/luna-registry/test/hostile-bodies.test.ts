@@ -1,0 +1,97 @@
+import t from 'tap'
+import { FIELD_MAX_DEPTH } from '../src/index.js'
+import { KnownBodies } from '../src/known-bodies.js'
+import { AUTH, PREFIX, build, info } from './helpers.js'
+
+const ID = 'orders:10.0.0.1:8080'
+const URL_ = `${PREFIX}/instances/${ID}`
+const JSON_ = { ...AUTH, 'content-type': 'application/json' }
+
+/** `levels` arrays, one inside the other, as JSON. */
+const nestedArrays = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels)
+
+/** A valid body with `json` as the value of `field`. */
+function withField (field: string, json: string, overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify(info('orders', { ...overrides, [field]: 'VALUE' })).replace('"VALUE"', json)
+}
+
+for (const method of ['POST', 'PUT'] as const) {
+  t.test(`${method}: an unknown field nested 12 000 levels deep is a 400 naming it, not a 500`, async (t) => {
+    const app = await build(t)
+    if (method === 'PUT') {
+      t.equal((await app.inject({ method: 'POST', url: URL_, headers: AUTH, payload: info('orders', { version: 'kept' }) })).statusCode, 201)
+    }
+    const payload = withField('extra', nestedArrays(12_000))
+    t.ok(payload.length < 25 * 1024, 'well under the body limit')
+    const res = await app.inject({ method, url: URL_, headers: JSON_, payload })
+    t.equal(res.statusCode, 400)
+    t.match(res.json(), {
+      code: 'FST_LUNA_BODY_TOO_DEEP',
+      message: `body/extra must NOT nest objects or arrays more than ${FIELD_MAX_DEPTH} levels deep`
+    })
+    t.same((await app.lunaRegistry.store.list()).map((record) => record.version), method === 'PUT' ? ['kept'] : [], 'nothing was written')
+    const again = await app.inject({ method, url: URL_, headers: JSON_, payload: JSON.stringify(info('orders', { version: 'next' })) })
+    t.equal(again.statusCode, method === 'POST' ? 201 : 200, 'the next body is served')
+  })
+}
+
+t.test('the depth limit holds for every field, objects and arrays alike, and only past it', async (t) => {
+  const app = await build(t)
+  const nestedObjects = (levels: number): string => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels)
+  const cases: Array<[string, string, number]> = [
+    // Eight levels hold values eight deep: `[[…['ok']…]]` with eight arrays.
+    ['extra', `${'['.repeat(FIELD_MAX_DEPTH)}"ok"${']'.repeat(FIELD_MAX_DEPTH)}`, 201],
+    ['extra', `${'['.repeat(FIELD_MAX_DEPTH + 1)}"ok"${']'.repeat(FIELD_MAX_DEPTH + 1)}`, 400],
+    ['extra', nestedObjects(FIELD_MAX_DEPTH), 200],
+    ['extra', nestedObjects(FIELD_MAX_DEPTH + 1), 400],
+    ['extra', nestedObjects(10_000), 400],
+    ['balancerOptions', `{"weight":1,"x":${nestedArrays(20_000)}}`, 400],
+    ['metadata', `{"k":${nestedArrays(20_000)}}`, 400]
+  ]
+  for (const [field, json, status] of cases) {
+    const res = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: withField(field, json) })
+    t.equal(res.statusCode, status, `${field} ${json.slice(0, 12)}… (${json.length} characters): ${status}`)
+    if (status === 400) t.equal(res.json().message, `body/${field} must NOT nest objects or arrays more than ${FIELD_MAX_DEPTH} levels deep`)
+  }
+})
+
+t.test('a too deep field is named as a JSON Pointer', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: withField('a/b~c', nestedArrays(100)) })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().message, /^body\/a~1b~0c must NOT nest/)
+})
+
+t.test('in process: a deep info is an InvalidInstanceInfoError, never a RangeError', async (t) => {
+  const app = await build(t)
+  const deep = JSON.parse(nestedArrays(100_000)) as unknown
+  const writes: Array<() => Promise<unknown>> = [
+    async () => await app.lunaRegistry.register(ID, { ...info('orders'), extra: deep } as never),
+    async () => await app.lunaRegistry.heartbeat(ID, { ...info('orders'), balancerOptions: { weight: 1, x: deep } } as never)
+  ]
+  for (const write of writes) {
+    await t.rejects(write(), {
+      name: 'FastifyError',
+      code: 'FST_LUNA_INVALID_INSTANCE_INFO',
+      statusCode: 400,
+      message: /^info\/(extra|balancerOptions) must NOT nest objects or arrays more than 8 levels deep$/
+    })
+  }
+  t.same(await app.lunaRegistry.store.list(), [])
+})
+
+t.test('in process: a long flat array is shallow, and accepted', async (t) => {
+  const app = await build(t)
+  const long = new Array<number>(300_000).fill(0)
+  const { created } = await app.lunaRegistry.register(ID, info('orders', { balancerOptions: { weight: 1, long } }) as never)
+  t.ok(created)
+})
+
+t.test('KnownBodies.freeze: a value nested far deeper than the stack is frozen all the way down', async (t) => {
+  const bodies = new KnownBodies()
+  const deep = JSON.parse(nestedArrays(200_000)) as unknown[]
+  t.equal(bodies.freeze(deep), deep)
+  let inner: unknown[] = deep
+  for (let level = 1; level < 200_000; level++) inner = inner[0] as unknown[]
+  t.ok(Object.isFrozen(deep) && Object.isFrozen(inner), 'the outermost and the innermost array')
+})
