@@ -17,7 +17,11 @@ const BalancerOptionsIn = Type.Object({
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
 }, { additionalProperties: true })
 
-const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 512 }), { maxProperties: 64 })
+// A Record's key schema sets no limits of its own: `propertyNames` does.
+const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 512 }), {
+  maxProperties: 64,
+  propertyNames: { minLength: 1, maxLength: 128 }
+})
 
 /**
  * The body of POST and PUT. Unknown top-level fields are accepted here and dropped when the

@@ -56,7 +56,15 @@ const coercingAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdd
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? ajv : coercingAjv).compile(schema)
 
+/** A key that `propertyNames` refused, short enough to quote. */
+function describeKey (error: ErrorObject, key: string): string {
+  if (error.keyword === 'minLength' && (error.params as Record<string, unknown>)['limit'] === 1) return `${error.instancePath} keys must not be empty`
+  const shown = key.length > 32 ? `${JSON.stringify(key.slice(0, 32))}…` : JSON.stringify(key)
+  return `${error.instancePath} key ${shown} ${error.message ?? 'is invalid'}`
+}
+
 function describeError (error: ErrorObject): string {
+  if (error.propertyName !== undefined) return describeKey(error, error.propertyName)
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'required':
@@ -82,7 +90,10 @@ function describeError (error: ErrorObject): string {
 
 /** `body/status must be one of "OK", "DOWN"`: the part, the field and the rule. */
 export const schemaErrorFormatter = (errors: FastifySchemaValidationError[], dataVar: string): Error =>
-  new Error(errors.map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
+  new Error(errors
+    // Ajv follows the error of a key with one that only says a key was refused.
+    .filter((error) => error.keyword !== 'propertyNames')
+    .map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
 
 const checkInstanceInfo = ajv.compile(InstanceInfoSchema)
 

@@ -95,3 +95,22 @@ t.test('KnownBodies.freeze: a value nested far deeper than the stack is frozen a
   for (let level = 1; level < 200_000; level++) inner = inner[0] as unknown[]
   t.ok(Object.isFrozen(deep) && Object.isFrozen(inner), 'the outermost and the innermost array')
 })
+
+t.test('metadata keys: 1 to 128 characters, or a 400 naming body/metadata and the rule', async (t) => {
+  const app = await build(t)
+  const cases: Array<[Record<string, string>, number, string?]> = [
+    [{ '': 'x' }, 400, 'body/metadata keys must not be empty'],
+    [{ ['k'.repeat(129)]: 'x' }, 400, `body/metadata key "${'k'.repeat(32)}"… must NOT have more than 128 characters`],
+    [{ ['k'.repeat(10_000)]: 'x' }, 400, `body/metadata key "${'k'.repeat(32)}"… must NOT have more than 128 characters`],
+    [{ zone: 'eu', ['k'.repeat(128)]: 'x' }, 201],
+    // Characters, not UTF-16 units: 128 emoji are 256 units.
+    [{ ['🚀'.repeat(128)]: 'x' }, 200]
+  ]
+  for (const [metadata, status, message] of cases) {
+    const res = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: JSON.stringify(info('orders', { metadata })) })
+    t.equal(res.statusCode, status, `${Object.keys(metadata).map((key) => key.length).join(', ')}: ${status}`)
+    if (message !== undefined) t.match(res.json(), { code: 'FST_ERR_VALIDATION', message })
+  }
+  await t.rejects(app.lunaRegistry.heartbeat(ID, info('orders', { metadata: { '': 'x' } }) as never), { code: 'FST_LUNA_INVALID_INSTANCE_INFO', message: 'info/metadata keys must not be empty' })
+  t.same(Object.keys((await app.lunaRegistry.getInstance(ID))?.metadata ?? {}), ['🚀'.repeat(128)])
+})
