@@ -17,8 +17,9 @@ const BalancerOptionsIn = Type.Object({
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
 }, { additionalProperties: true })
 
-// A Record's key schema sets no limits of its own: `propertyNames` does.
-const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 512 }), {
+// A Record's key schema sets no limits of its own: `propertyNames` does. Its pattern matches every
+// key: the default, `^.*$`, leaves out keys with a line break, whose values then went unchecked.
+const Metadata = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.String({ maxLength: 512 }), {
   maxProperties: 64,
   propertyNames: { minLength: 1, maxLength: 128 }
 })

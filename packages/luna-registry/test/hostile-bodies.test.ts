@@ -114,3 +114,16 @@ t.test('metadata keys: 1 to 128 characters, or a 400 naming body/metadata and th
   await t.rejects(app.lunaRegistry.heartbeat(ID, info('orders', { metadata: { '': 'x' } }) as never), { code: 'FST_LUNA_INVALID_INSTANCE_INFO', message: 'info/metadata keys must not be empty' })
   t.same(Object.keys((await app.lunaRegistry.getInstance(ID))?.metadata ?? {}), ['🚀'.repeat(128)])
 })
+
+t.test('metadata values are strings whatever the key, line breaks included', async (t) => {
+  const app = await build(t)
+  for (const key of ['a\nb', '\r', 'a\u2028b', '\u2029']) {
+    const res = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: JSON.stringify(info('orders', { metadata: { [key]: { not: 'a string' } } })) })
+    // Escaped by hand: a raw U+2028 in a test's name would end its line of TAP.
+    t.equal(res.statusCode, 400, [...key].map((c) => `U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(' '))
+    t.match(res.json(), { code: 'FST_ERR_VALIDATION', message: `body/metadata/${key} must be string` })
+  }
+  t.same(await app.lunaRegistry.store.list(), [])
+  const fine = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: JSON.stringify(info('orders', { metadata: { 'a\nb': 'c' } })) })
+  t.same(fine.json().metadata, { 'a\nb': 'c' }, 'such a key with a string is fine')
+})
