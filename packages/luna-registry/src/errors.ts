@@ -21,6 +21,20 @@ export const BodyTooDeepError = createError<[string, number]>(
   400
 )
 
+/** Bytes that are not UTF-8, the only encoding of text the registry reads. */
+export const InvalidUtf8Error = createError(
+  'FST_LUNA_INVALID_UTF8',
+  'body is not valid UTF-8',
+  400
+)
+
+/** A `charset` parameter in `Content-Type` that does not name UTF-8. */
+export const UnsupportedCharsetError = createError<[string]>(
+  'FST_LUNA_UNSUPPORTED_CHARSET',
+  'Content-Type charset "%s" is not supported: send UTF-8',
+  415
+)
+
 /** The body contradicts the id in the path (`instanceId` or `name`). */
 export const InstanceIdMismatchError = createError<[string, string, string]>(
   'FST_LUNA_INSTANCE_ID_MISMATCH',

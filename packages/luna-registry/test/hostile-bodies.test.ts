@@ -127,3 +127,61 @@ t.test('metadata values are strings whatever the key, line breaks included', asy
   const fine = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: JSON.stringify(info('orders', { metadata: { 'a\nb': 'c' } })) })
   t.same(fine.json().metadata, { 'a\nb': 'c' }, 'such a key with a string is fine')
 })
+
+/** A valid body's bytes with `bytes` in the middle of its description. */
+const withBytes = (bytes: number[]): Buffer => {
+  const [before, after] = JSON.stringify(info('orders', { description: 'HERE' })).split('HERE') as [string, string]
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)])
+}
+
+for (const method of ['POST', 'PUT'] as const) {
+  t.test(`${method}: a body that is not valid UTF-8 is a 400, never read with U+FFFD in its place`, async (t) => {
+    const app = await build(t)
+    if (method === 'PUT') {
+      t.equal((await app.inject({ method: 'POST', url: URL_, headers: AUTH, payload: info('orders', { version: 'kept' }) })).statusCode, 201)
+    }
+    const invalid: Array<[string, number[]]> = [
+      ['a lone continuation byte', [0x80]],
+      ['0xFF', [0xff]],
+      ['an overlong "/"', [0xc0, 0xaf]],
+      ['a UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+      ['a sequence cut short', [0xe2, 0x82]],
+      ['a code point past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]]
+    ]
+    for (const [label, bytes] of invalid) {
+      // Twice: a refused body is never remembered, so never let through as a known one.
+      for (const round of [1, 2]) {
+        const res = await app.inject({ method, url: URL_, headers: JSON_, payload: withBytes(bytes) })
+        t.equal(res.statusCode, 400, `${label} (${round}): 400`)
+        t.match(res.json(), { code: 'FST_LUNA_INVALID_UTF8', message: 'body is not valid UTF-8' }, label)
+      }
+    }
+    t.same((await app.lunaRegistry.store.list()).map((record) => record.description ?? record.version), method === 'PUT' ? ['kept'] : [], 'nothing was written')
+    const text = 'U+FFFD as sent: \uFFFD, é, 🚀'
+    const valid = await app.inject({ method, url: URL_, headers: JSON_, payload: Buffer.from(JSON.stringify(info('orders', { description: text }))) })
+    t.equal(valid.statusCode, method === 'POST' ? 201 : 200)
+    t.equal(valid.json().description, text, 'valid UTF-8 is read as it was sent')
+  })
+}
+
+t.test('a charset other than UTF-8 is a 415 naming the rule, even for a remembered body', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders'))
+  t.equal((await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: text })).statusCode, 201)
+  for (const [type, charset] of [
+    ['application/json; charset=latin1', 'latin1'],
+    ['application/json; charset=ISO-8859-1', 'ISO-8859-1'],
+    ['application/json;charset="utf-16"', 'utf-16'],
+    ['application/json; foo=bar; CHARSET=us-ascii', 'us-ascii'],
+    ['application/json; charset=', '']
+  ]) {
+    for (const method of ['POST', 'PUT'] as const) {
+      const res = await app.inject({ method, url: URL_, headers: { ...AUTH, 'content-type': type }, payload: text })
+      t.equal(res.statusCode, 415, `${method} ${type}`)
+      t.match(res.json(), { code: 'FST_LUNA_UNSUPPORTED_CHARSET', message: `Content-Type charset "${charset}" is not supported: send UTF-8` })
+    }
+  }
+  for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"', 'application/json; charset=utf8', 'application/json; foo=bar']) {
+    t.equal((await app.inject({ method: 'PUT', url: URL_, headers: { ...AUTH, 'content-type': type }, payload: text })).statusCode, 200, type)
+  }
+})
