@@ -35,6 +35,20 @@ export const UnsupportedCharsetError = createError<[string]>(
   415
 )
 
+/** A `Content-Encoding` the registry cannot decode. */
+export const UnsupportedContentEncodingError = createError<[string]>(
+  'FST_LUNA_UNSUPPORTED_CONTENT_ENCODING',
+  'Content-Encoding "%s" is not supported: send gzip, deflate or identity',
+  415
+)
+
+/** A body that its `Content-Encoding` cannot decode. */
+export const InvalidContentEncodingError = createError<[string, string]>(
+  'FST_LUNA_INVALID_CONTENT_ENCODING',
+  'body is not valid %s: %s',
+  400
+)
+
 /** The body contradicts the id in the path (`instanceId` or `name`). */
 export const InstanceIdMismatchError = createError<[string, string, string]>(
   'FST_LUNA_INSTANCE_ID_MISMATCH',

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { deflateSync, gzipSync } from 'node:zlib'
 import t from 'tap'
 import { FIELD_MAX_DEPTH } from '../src/index.js'
 import { KnownBodies } from '../src/known-bodies.js'
@@ -184,4 +186,73 @@ t.test('a charset other than UTF-8 is a 415 naming the rule, even for a remember
   for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"', 'application/json; charset=utf8', 'application/json; foo=bar']) {
     t.equal((await app.inject({ method: 'PUT', url: URL_, headers: { ...AUTH, 'content-type': type }, payload: text })).statusCode, 200, type)
   }
+})
+
+t.test('Content-Encoding: gzip and deflate bodies are decoded, then read as any other', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders', { description: 'sent compressed, é 🚀' }))
+  const cases: Array<[string, Buffer, number]> = [
+    ['gzip', gzipSync(text), 201],
+    ['GZIP', gzipSync(text), 200],
+    ['x-gzip', gzipSync(text), 200],
+    [' deflate ', deflateSync(text), 200],
+    ['identity', Buffer.from(text), 200]
+  ]
+  for (const [encoding, payload, status] of cases) {
+    const res = await app.inject({ method: 'POST', url: URL_, headers: { ...JSON_, 'content-encoding': encoding }, payload })
+    t.equal(res.statusCode, status, encoding)
+    t.equal(res.json().description, 'sent compressed, é 🚀', `${encoding}: decoded`)
+  }
+  const heartbeat = await app.inject({ method: 'PUT', url: URL_, headers: { ...JSON_, 'content-encoding': 'gzip' }, payload: gzipSync(text) })
+  t.equal(heartbeat.statusCode, 200, 'a compressed heartbeat')
+  const bad = await app.inject({ method: 'POST', url: URL_, headers: { ...JSON_, 'content-encoding': 'gzip' }, payload: gzipSync(withBytes([0xff])) })
+  t.match(bad.json(), { statusCode: 400, code: 'FST_LUNA_INVALID_UTF8' }, 'what it decodes to follows every rule')
+  const empty = await app.inject({ method: 'POST', url: URL_, headers: { ...JSON_, 'content-encoding': 'gzip' }, payload: '' })
+  t.match(empty.json(), { statusCode: 400, code: 'FST_ERR_CTP_EMPTY_JSON_BODY' })
+})
+
+t.test('Content-Encoding: the body limit is of the decoded body; a bomb is a 413', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders'))
+  // JSON allows whitespace after the value: a valid body of exactly the limit, and one byte more.
+  const atLimit = text + ' '.repeat(64 * 1024 - text.length)
+  const created = await app.inject({ method: 'POST', url: URL_, headers: { ...JSON_, 'content-encoding': 'gzip' }, payload: gzipSync(atLimit) })
+  t.equal(created.statusCode, 201, '64 KiB once decoded: accepted')
+  // Gzip members one after the other make one body: 60 of a MiB of zeros each, 60 MiB from 61 KB.
+  const mebibyte = gzipSync(Buffer.alloc(1024 * 1024))
+  const bombs: Array<[string, Buffer]> = [
+    ['one byte over', gzipSync(atLimit + ' ')],
+    ['60 MiB from 61 KB of gzip', Buffer.concat(Array.from({ length: 60 }, () => mebibyte))],
+    ['8 MiB from 8 KB of deflate', deflateSync(Buffer.alloc(8 * 1024 * 1024))]
+  ]
+  for (const [label, payload] of bombs) {
+    t.ok(payload.length < 64 * 1024, `${label}: under the limit as sent (${payload.length} bytes)`)
+    const encoding = label.includes('deflate') ? 'deflate' : 'gzip'
+    const res = await app.inject({ method: 'PUT', url: URL_, headers: { ...JSON_, 'content-encoding': encoding }, payload })
+    t.equal(res.statusCode, 413, label)
+    t.match(res.json(), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'body is larger than the limit of 65536 bytes' }, label)
+  }
+  const sentTooLarge = await app.inject({ method: 'PUT', url: URL_, headers: { ...JSON_, 'content-encoding': 'gzip' }, payload: randomBytes(65 * 1024) })
+  t.equal(sentTooLarge.statusCode, 413, 'too large as sent: refused before decoding')
+})
+
+t.test('Content-Encoding: another coding is a 415, a body it cannot decode a 400', async (t) => {
+  const app = await build(t)
+  const text = JSON.stringify(info('orders'))
+  for (const encoding of ['br', 'compress', 'zstd', 'gzip, deflate', '']) {
+    const res = await app.inject({ method: 'POST', url: URL_, headers: { ...JSON_, 'content-encoding': encoding }, payload: text })
+    t.equal(res.statusCode, 415, `"${encoding}"`)
+    t.match(res.json(), { code: 'FST_LUNA_UNSUPPORTED_CONTENT_ENCODING', message: `Content-Encoding "${encoding}" is not supported: send gzip, deflate or identity` })
+  }
+  const corrupt: Array<[string, Buffer, RegExp]> = [
+    ['gzip', Buffer.from(text), /^body is not valid gzip: incorrect header check$/],
+    ['gzip', gzipSync(text).subarray(0, 20), /^body is not valid gzip: unexpected end of file$/],
+    ['deflate', gzipSync(text), /^body is not valid deflate: incorrect header check$/]
+  ]
+  for (const [encoding, payload, message] of corrupt) {
+    const res = await app.inject({ method: 'POST', url: URL_, headers: { ...JSON_, 'content-encoding': encoding }, payload })
+    t.equal(res.statusCode, 400, String(message))
+    t.match(res.json(), { code: 'FST_LUNA_INVALID_CONTENT_ENCODING', message })
+  }
+  t.same(await app.lunaRegistry.store.list(), [])
 })
