@@ -256,3 +256,14 @@ t.test('Content-Encoding: another coding is a 415, a body it cannot decode a 400
   }
   t.same(await app.lunaRegistry.store.list(), [])
 })
+
+t.test('a key given twice: the last one wins, as in JSON.parse, on the remembered path too', async (t) => {
+  const app = await build(t)
+  const text = '{"name":"billing","version":"1.0.0","status":"ok","url":"http://10.0.0.1:8080/",' +
+    '"name":"orders","status":"OK","metadata":{"zone":"a","zone":"b"},"version":"2.0.0"}'
+  for (const [method, status] of [['POST', 201], ['PUT', 200], ['PUT', 200]] as const) {
+    const res = await app.inject({ method, url: URL_, headers: JSON_, payload: text })
+    t.equal(res.statusCode, status, method)
+    t.match(res.json(), { name: 'orders', version: '2.0.0', reportedStatus: 'OK', metadata: { zone: 'b' } }, `${method}: the last of each`)
+  }
+})
