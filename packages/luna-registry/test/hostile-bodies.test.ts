@@ -267,3 +267,17 @@ t.test('a key given twice: the last one wins, as in JSON.parse, on the remembere
     t.match(res.json(), { name: 'orders', version: '2.0.0', reportedStatus: 'OK', metadata: { zone: 'b' } }, `${method}: the last of each`)
   }
 })
+
+t.test('the other routes under the prefix read a body by the same rules', async (t) => {
+  const app = await build(t)
+  const url = `${PREFIX}/nothing-here`
+  const send = async (headers: Record<string, string>, payload: string | Buffer): Promise<[number, string]> => {
+    const res = await app.inject({ method: 'POST', url, headers: { ...JSON_, ...headers }, payload })
+    return [res.statusCode, res.json().code]
+  }
+  t.same(await send({ 'content-encoding': 'gzip' }, gzipSync('{}')), [404, 'FST_LUNA_ROUTE_NOT_FOUND'], 'a body that follows them: the route is not found')
+  t.same(await send({ 'content-type': 'application/json; charset=latin1' }, '{}'), [415, 'FST_LUNA_UNSUPPORTED_CHARSET'])
+  t.same(await send({ 'content-encoding': 'br' }, '{}'), [415, 'FST_LUNA_UNSUPPORTED_CONTENT_ENCODING'])
+  t.same(await send({}, withBytes([0xff])), [400, 'FST_LUNA_INVALID_UTF8'])
+  t.same(await send({}, `{"extra":${nestedArrays(12_000)}}`), [400, 'FST_LUNA_BODY_TOO_DEEP'])
+})
