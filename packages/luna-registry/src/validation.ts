@@ -33,11 +33,11 @@ export function depthWithin (value: unknown, limit: number): boolean {
 }
 
 /**
- * The path (a JSON Pointer) of the first field of `body` that nests objects or arrays more than
- * `limit` levels deep, or `undefined`. A body that is not an object is the schema's to refuse.
+ * The path (a JSON Pointer) of the first field of `body` (or item, when it is an array, which the
+ * schema then refuses) that nests objects or arrays more than `limit` levels deep, or `undefined`.
  */
 export function tooDeepField (body: unknown, limit: number): string | undefined {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined
+  if (body === null || typeof body !== 'object') return undefined
   for (const [key, value] of Object.entries(body)) {
     if (value !== null && typeof value === 'object' && !depthWithin(value, limit)) {
       return '/' + key.replaceAll('~', '~0').replaceAll('/', '~1')

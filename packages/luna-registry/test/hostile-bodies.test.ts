@@ -57,11 +57,14 @@ t.test('the depth limit holds for every field, objects and arrays alike, and onl
   }
 })
 
-t.test('a too deep field is named as a JSON Pointer', async (t) => {
+t.test('a too deep field is named as a JSON Pointer, an array body\'s item too', async (t) => {
   const app = await build(t)
   const res = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: withField('a/b~c', nestedArrays(100)) })
   t.equal(res.statusCode, 400)
   t.match(res.json().message, /^body\/a~1b~0c must NOT nest/)
+  const array = await app.inject({ method: 'POST', url: URL_, headers: JSON_, payload: `[{}, ${nestedArrays(12_000)}]` })
+  t.equal(array.statusCode, 400)
+  t.equal(array.json().message, `body/1 must NOT nest objects or arrays more than ${FIELD_MAX_DEPTH} levels deep`)
 })
 
 t.test('in process: a deep info is an InvalidInstanceInfoError, never a RangeError', async (t) => {
