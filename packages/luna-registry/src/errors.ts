@@ -14,6 +14,41 @@ export const InvalidInstanceInfoError = createError<[string]>(
   400
 )
 
+/** A field of a body that nests objects or arrays deeper than the registry walks. */
+export const BodyTooDeepError = createError<[string, number]>(
+  'FST_LUNA_BODY_TOO_DEEP',
+  '%s must NOT nest objects or arrays more than %d levels deep',
+  400
+)
+
+/** Bytes that are not UTF-8, the only encoding of text the registry reads. */
+export const InvalidUtf8Error = createError(
+  'FST_LUNA_INVALID_UTF8',
+  'body is not valid UTF-8',
+  400
+)
+
+/** A `charset` parameter in `Content-Type` that does not name UTF-8. */
+export const UnsupportedCharsetError = createError<[string]>(
+  'FST_LUNA_UNSUPPORTED_CHARSET',
+  'Content-Type charset "%s" is not supported: send UTF-8',
+  415
+)
+
+/** A `Content-Encoding` the registry cannot decode. */
+export const UnsupportedContentEncodingError = createError<[string]>(
+  'FST_LUNA_UNSUPPORTED_CONTENT_ENCODING',
+  'Content-Encoding "%s" is not supported: send gzip, deflate or identity',
+  415
+)
+
+/** A body that its `Content-Encoding` cannot decode. */
+export const InvalidContentEncodingError = createError<[string, string]>(
+  'FST_LUNA_INVALID_CONTENT_ENCODING',
+  'body is not valid %s: %s',
+  400
+)
+
 /** The body contradicts the id in the path (`instanceId` or `name`). */
 export const InstanceIdMismatchError = createError<[string, string, string]>(
   'FST_LUNA_INSTANCE_ID_MISMATCH',

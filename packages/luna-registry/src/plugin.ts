@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { protect } from './auth.js'
 import { normaliseOptions, type LunaRegistryOptions } from './options.js'
 import { kBodies, LunaRegistry } from './registry.js'
+import { jsonBodyParser } from './request-body.js'
 import { eventRoutes } from './routes/events.js'
 import { instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
@@ -34,7 +35,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     child.setErrorHandler(errorHandler)
     // The wire format is JSON: whatever parsers the host app added, another type gets a 415.
     child.removeAllContentTypeParsers()
-    child.addContentTypeParser('application/json', { parseAs: 'string' }, child.getDefaultJsonParser('error', 'error'))
+    child.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(child.getDefaultJsonParser('error', 'error')))
     if (settings.auth !== false) await protect(child, settings.auth)
     // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
     if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)

@@ -5,16 +5,24 @@ export const ReportedStatusSchema = Type.Enum(['OK', 'DOWN'])
 export const InstanceStatusSchema = Type.Enum(['OK', 'DOWN'])
 export const ServiceStatusSchema = Type.Enum(['UP', 'DOWN'])
 
-/** How deep the free-form values under `balancerOptions` may nest objects and arrays. */
-export const BALANCER_OPTIONS_MAX_DEPTH = 8
+/**
+ * How deep any field of a POST or PUT body (the free-form values under `balancerOptions`, an
+ * unknown field) may nest objects and arrays. Bodies are checked for it as they are parsed, before
+ * anything walks them: a value nested thousands of levels deep would overflow the stack of every
+ * recursive walk, Ajv's and `JSON.stringify` among them.
+ */
+export const FIELD_MAX_DEPTH = 8
 
-// `maxDepth` is a keyword of the registry's own Ajv: without it, a value nested thousands of
-// levels deep would pass the schema and then overflow the stack of every JSON serialiser.
 const BalancerOptionsIn = Type.Object({
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
-}, { additionalProperties: true, maxDepth: BALANCER_OPTIONS_MAX_DEPTH })
+}, { additionalProperties: true })
 
-const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 512 }), { maxProperties: 64 })
+// A Record's key schema sets no limits of its own: `propertyNames` does. Its pattern matches every
+// key: the default, `^.*$`, leaves out keys with a line break, whose values then went unchecked.
+const Metadata = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.String({ maxLength: 512 }), {
+  maxProperties: 64,
+  propertyNames: { minLength: 1, maxLength: 128 }
+})
 
 /**
  * The body of POST and PUT. Unknown top-level fields are accepted here and dropped when the

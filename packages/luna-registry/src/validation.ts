@@ -2,10 +2,10 @@ import { STATUS_CODES } from 'node:http'
 import { Ajv, type ErrorObject } from 'ajv'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import { AUTHENTICATE_HEADER } from './auth.js'
-import { InvalidInstanceInfoError, RouteNotFoundError } from './errors.js'
+import { BodyTooDeepError, InvalidInstanceInfoError, RouteNotFoundError } from './errors.js'
 import { memo } from './memo.js'
 import { SERVICE_PATH_PATTERN, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from './instance-id.js'
-import { InstanceInfoSchema, type InstanceInfo } from './schemas.js'
+import { FIELD_MAX_DEPTH, InstanceInfoSchema, type InstanceInfo } from './schemas.js'
 
 /** An absolute `http:` or `https:` URL with a host. */
 export const isHttpUrl = memo((value: string): boolean => {
@@ -24,31 +24,47 @@ export function depthWithin (value: unknown, limit: number): boolean {
     if (depth > limit) return false
     const next: unknown[] = []
     for (const item of level) {
-      if (item !== null && typeof item === 'object') next.push(...Object.values(item))
+      // One by one: spreading a long array into `push` would overflow the stack in its own way.
+      if (item !== null && typeof item === 'object') for (const child of Object.values(item)) next.push(child)
     }
     level = next
   }
   return true
 }
 
+/**
+ * The path (a JSON Pointer) of the first field of `body` (or item, when it is an array, which the
+ * schema then refuses) that nests objects or arrays more than `limit` levels deep, or `undefined`.
+ */
+export function tooDeepField (body: unknown, limit: number): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined
+  for (const [key, value] of Object.entries(body)) {
+    if (value !== null && typeof value === 'object' && !depthWithin(value, limit)) {
+      return '/' + key.replaceAll('~', '~0').replaceAll('/', '~1')
+    }
+  }
+  return undefined
+}
+
 // Our own Ajv, whatever the host app configured: no type coercion (`"version": 1` is a client
 // mistake, not a string), defaults applied, the registry's formats known.
 const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
 ajv.addFormat('http-url', isHttpUrl)
-const maxDepth: ((limit: number, data: unknown) => boolean) & { errors?: ErrorObject[] } = (limit, data) => {
-  if (depthWithin(data, limit)) return true
-  // Ajv fills in the paths it is not given.
-  maxDepth.errors = [{ keyword: 'maxDepth', params: { limit }, message: `must NOT nest objects or arrays more than ${limit} levels deep` } as unknown as ErrorObject]
-  return false
-}
-ajv.addKeyword({ keyword: 'maxDepth', type: ['object', 'array'], schemaType: 'number', errors: true, validate: maxDepth })
 // Query strings and params are strings by nature; only they are coerced.
 const coercingAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? ajv : coercingAjv).compile(schema)
 
+/** A key that `propertyNames` refused, short enough to quote. */
+function describeKey (error: ErrorObject, key: string): string {
+  if (error.keyword === 'minLength' && (error.params as Record<string, unknown>)['limit'] === 1) return `${error.instancePath} keys must not be empty`
+  const shown = key.length > 32 ? `${JSON.stringify(key.slice(0, 32))}…` : JSON.stringify(key)
+  return `${error.instancePath} key ${shown} ${error.message ?? 'is invalid'}`
+}
+
 function describeError (error: ErrorObject): string {
+  if (error.propertyName !== undefined) return describeKey(error, error.propertyName)
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'required':
@@ -74,12 +90,17 @@ function describeError (error: ErrorObject): string {
 
 /** `body/status must be one of "OK", "DOWN"`: the part, the field and the rule. */
 export const schemaErrorFormatter = (errors: FastifySchemaValidationError[], dataVar: string): Error =>
-  new Error(errors.map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
+  new Error(errors
+    // Ajv follows the error of a key with one that only says a key was refused.
+    .filter((error) => error.keyword !== 'propertyNames')
+    .map((error) => `${dataVar}${describeError(error as ErrorObject)}`).join('; '))
 
 const checkInstanceInfo = ajv.compile(InstanceInfoSchema)
 
 /** For in-process writes: the same rules as a POST or PUT body, the same messages. */
 export function assertInstanceInfo (info: unknown): asserts info is InstanceInfo {
+  const field = tooDeepField(info, FIELD_MAX_DEPTH)
+  if (field !== undefined) throw new InvalidInstanceInfoError(new BodyTooDeepError(`info${field}`, FIELD_MAX_DEPTH).message)
   if (!checkInstanceInfo(info)) {
     throw new InvalidInstanceInfoError(schemaErrorFormatter(checkInstanceInfo.errors ?? [], 'info').message)
   }

@@ -4,7 +4,7 @@ import * as testing from '../src/testing/store-contract.js'
 
 t.test('the package exports exactly its public surface', async (t) => {
   t.same(Object.keys(luna).sort(), [
-    'BALANCER_OPTIONS_MAX_DEPTH',
+    'BodyTooDeepError',
     'DEFAULT_EVICT_AFTER',
     'DEFAULT_HEARTBEAT_TIMEOUT',
     'DEFAULT_KEEP_ALIVE',
@@ -13,6 +13,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'DEFAULT_SWEEP_INTERVAL',
     'DEFAULT_USERNAME',
     'EVENT_TYPES',
+    'FIELD_MAX_DEPTH',
     'EventsQuerySchema',
     'ErrorResponses',
     'ErrorSchema',
@@ -26,7 +27,9 @@ t.test('the package exports exactly its public surface', async (t) => {
     'InstanceViewSchema',
     'InvalidInstanceIdError',
     'InvalidInstanceInfoError',
+    'InvalidContentEncodingError',
     'InvalidOptionError',
+    'InvalidUtf8Error',
     'LunaRegistry',
     'MemoryStore',
     'NoInstanceAvailableError',
@@ -41,6 +44,8 @@ t.test('the package exports exactly its public surface', async (t) => {
     'ServiceViewSchema',
     'StoreUnavailableError',
     'UnauthorizedError',
+    'UnsupportedCharsetError',
+    'UnsupportedContentEncodingError',
     'default',
     'formatDuration',
     'isHostname',

@@ -6,6 +6,7 @@ import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
 import { plainJson } from '../view-json.js'
 import { bodyDigest } from '../known-bodies.js'
+import { bodyBytes, checkedJsonParser } from '../request-body.js'
 import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
@@ -43,17 +44,24 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   const answersView = { ...formatter, serializerCompiler: viewSerializer }
 
   // A body that is the one last accepted for this instance (most heartbeats) comes back as the
-  // info it was then, already checked; any other is parsed, and its digest kept with it until it
-  // has been accepted and can be remembered.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error')
+  // info it was then, already checked (its bytes UTF-8 among the rest); any other is parsed, and
+  // its digest kept with it until it has been accepted and can be remembered. What the headers
+  // say of the bytes is checked for every request.
+  const parseJson = checkedJsonParser(fastify.getDefaultJsonParser('error', 'error'))
   const digests = new WeakMap<object, string>()
   fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
-    const digest = bodyDigest(text as string)
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    let bytes: Buffer
+    try {
+      bytes = bodyBytes(request, raw as Buffer)
+    } catch (error) {
+      return done(error as Error)
+    }
+    const digest = bodyDigest(bytes)
     const info = known.lookup((request.params as InstanceParams)['*'], digest)
     if (info !== undefined) return done(null, info)
-    parseJson(request, text as string, (error, body) => {
-      if (typeof body === 'object' && body !== null) digests.set(body, digest)
+    parseJson(request, bytes, (error, body) => {
+      if (error === null && typeof body === 'object' && body !== null) digests.set(body, digest)
       done(error, body)
     })
   })
