@@ -4,12 +4,14 @@ import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 
-export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host'>> {
+export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
   /** Where the JSON log lines go instead of standard output; redaction applies either way. */
   logStream?: { write (line: string): void }
   /** The registry's clock in epoch milliseconds. Default `Date.now`. */
   now?: () => number
 }
+
+const DEFAULT_REQUEST_TIMEOUT = 30_000
 
 // Every request carries the basic auth credentials; whatever gets logged, they must not be.
 const REDACT = ['req.headers.authorization', 'headers.authorization', '*.headers.authorization']
@@ -28,7 +30,21 @@ const HealthSchema = {
 export function buildServer (options: BuildServerOptions = {}): FastifyInstance {
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
+  const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT
   const app = Fastify({
+    // A client that sends its headers or its body slowly, or not at all, or keeps a connection
+    // idle, holds a file descriptor for as long as it is let: each gets `requestTimeout`, then a
+    // 408 (or, between requests, the connection is closed). Only the arrival of a request is timed:
+    // an event stream, a long response to a request that arrived whole, is not cut.
+    requestTimeout,
+    keepAliveTimeout: requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      // How often Node looks for requests past their time: at its default (30 s) a stalled
+      // request would be cut up to 30 s late.
+      connectionsCheckingInterval: Math.min(requestTimeout, 1000)
+    },
     // Every instance heartbeats every few seconds: a line per request would drown what matters
     // at info. Requests are logged at debug and trace; errors and refusals at every level.
     logController: new LogController({ disableRequestLogging: !requestLogs }),

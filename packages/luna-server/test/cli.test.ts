@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(PACKAGE, 'bin', 'luna-server.js')
@@ -125,6 +126,17 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     t.equal(cli.stderr(), '')
   })
 }
+
+t.test('LUNA_REQUEST_TIMEOUT cuts an authenticated request whose body never comes', async (t) => {
+  const cli = launch(t, ['--port', '0', '--host', '127.0.0.1'], { LUNA_AUTH_PASSWORD: PASSWORD, LUNA_REQUEST_TIMEOUT: '300ms' })
+  const url = await listeningUrl(cli)
+  const authorization = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`
+  const connection = await rawConnection(t, Number(url.port), 'POST /registry/v1/instances/x:h:1 HTTP/1.1\r\nHost: x\r\n' +
+    `Authorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`)
+  t.equal(parseHead(await endedWithin(connection, 5000)).status, 408)
+  cli.kill('SIGTERM')
+  t.equal(await within(cli.exited, 'exit after SIGTERM'), 0)
+})
 
 t.test('a port in use exits 1 with one line on stderr', async (t) => {
   const blocker = createServer()

@@ -1,5 +1,9 @@
-import t from 'tap'
-import { buildServer } from '../src/server.js'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
+import { until } from '../../../test-support/until.js'
+import { buildServer, type BuildServerOptions } from '../src/server.js'
 
 const PASSWORD = 'Tr0ub4dor-and-3'
 
@@ -108,4 +112,56 @@ t.test('at info, requests are not logged one by one; at debug they are', async (
     t.equal(lines.some((line) => line.includes('incoming request')), logged, `${logLevel}: request lines ${logged ? 'shown' : 'left out'}`)
     t.ok(lines.some((line) => line.includes('is not registered')), `${logLevel}: the refused heartbeat is still logged`)
   }
+})
+
+/** A luna-server listening on 127.0.0.1, closed when the test ends; its port. */
+async function listening (t: Test, options: BuildServerOptions): Promise<{ app: FastifyInstance, port: number }> {
+  const app = buildServer(options)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { app, port: (app.server.address() as AddressInfo).port }
+}
+
+const REQUEST_TIMEOUT = 300
+// Far above the timeout, far below tap's: a connection still open by then is held for ever.
+const CUT_WITHIN = 5000
+
+t.test('a request that stalls is answered 408 and its connection closed after the request timeout', async (t) => {
+  const { app, port } = await listening(t, { logLevel: 'silent', requestTimeout: REQUEST_TIMEOUT })
+  const head = `POST /registry/v1/instances/billing:h:1 HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('admin', '')}\r\n`
+  const cases: Array<[string, string]> = [
+    ['credentials right, the body announced and never sent', `${head}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n`],
+    ['half of the body', `${head}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`],
+    ['the headers never finished', head],
+    ['nothing sent at all', '']
+  ]
+  for (const [name, text] of cases) {
+    const started = Date.now()
+    const connection = await rawConnection(t, port, text)
+    t.equal(parseHead(await endedWithin(connection, CUT_WITHIN)).status, 408, name)
+    t.ok(Date.now() - started >= REQUEST_TIMEOUT - 50, `${name}: not before the timeout`)
+  }
+  t.same(await app.lunaRegistry.store.list(), [], 'nothing was written')
+})
+
+t.test('an idle keep-alive connection is closed after the request timeout', async (t) => {
+  const { port } = await listening(t, { logLevel: 'silent', requestTimeout: REQUEST_TIMEOUT })
+  const connection = await rawConnection(t, port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+  const text = await endedWithin(connection, CUT_WITHIN)
+  t.equal(parseHead(text).status, 200)
+  t.match(text, /\{"status":"ok"\}$/, 'answered, then closed with nothing more')
+})
+
+t.test('a live event stream outlasts the request timeout', async (t) => {
+  const { app, port } = await listening(t, { logLevel: 'silent', requestTimeout: REQUEST_TIMEOUT })
+  const stream = await rawConnection(t, port, `GET /registry/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: ${basic('admin', '')}\r\n\r\n`)
+  await until('the snapshot', () => stream.received().includes('event: snapshot') || undefined)
+  // Opened after the stream's last byte, and closed for idling: by then the stream has been idle
+  // for longer than the timeout too.
+  const idle = await rawConnection(t, port, '')
+  await endedWithin(idle, CUT_WITHIN)
+  const registered = await app.inject({ method: 'POST', url: '/registry/v1/instances/billing:h:1', headers: { authorization: basic('admin', '') }, payload: instance })
+  t.equal(registered.statusCode, 201)
+  await until('the event on the stream', () => stream.received().includes('event: registered') || undefined)
+  t.notOk(stream.socket.readableEnded, 'the stream is still open')
 })
