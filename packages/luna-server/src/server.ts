@@ -1,6 +1,6 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
+import lunaRegistry, { DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 
@@ -22,6 +22,24 @@ const HealthSchema = {
   required: ['status'],
   additionalProperties: false
 } as const
+
+/**
+ * Fastify's own lines about a request, written as the registry writes its own: a client's mistake
+ * (a 404 outside the registry, a malformed URL) at debug in one line without a stack, and never a
+ * URL with the credentials a client may have put in it.
+ */
+class RequestLogs extends LogController {
+  override defaultErrorLog (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) return super.defaultErrorLog(error, request, reply)
+    if (this.isLogDisabled(request)) return
+    request.log.debug({ code: error.code, statusCode: reply.statusCode, method: request.method, url: withoutUserinfo(request.url) }, error.message)
+  }
+
+  override routeNotFound (request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return
+    request.log.debug({ statusCode: 404, method: request.method, url: withoutUserinfo(request.url) }, 'route not found')
+  }
+}
 
 /**
  * The luna-registry plugin in a Fastify server of its own, with `GET /healthz` beside it.
@@ -46,8 +64,8 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       connectionsCheckingInterval: Math.min(requestTimeout, 1000)
     },
     // Every instance heartbeats every few seconds: a line per request would drown what matters
-    // at info. Requests are logged at debug and trace; errors and refusals at every level.
-    logController: new LogController({ disableRequestLogging: !requestLogs }),
+    // at info. Requests, and the mistakes of clients, are logged at debug and trace.
+    logController: new RequestLogs({ disableRequestLogging: !requestLogs }),
     // Without request lines, a child logger per request only costs: requests log through the
     // server's own logger (and so without a reqId).
     ...(requestLogs ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),

@@ -103,14 +103,31 @@ t.test('the logs never carry the credentials', async (t) => {
   t.notMatch(log, Buffer.from(PASSWORD).toString('base64'))
 })
 
-t.test('at info, requests are not logged one by one; at debug they are', async (t) => {
+t.test('at info, requests are not logged one by one, nor the mistakes of clients; at debug they are', async (t) => {
   for (const [logLevel, logged] of [['info', false], ['debug', true]] as const) {
     const lines: string[] = []
     const app = buildServer({ logLevel, logStream: { write: (line) => { lines.push(line) } } })
     await app.inject({ method: 'PUT', url: '/registry/v1/instances/billing:h:1', headers: { authorization: basic('admin', '') }, payload: instance })
     await app.close()
     t.equal(lines.some((line) => line.includes('incoming request')), logged, `${logLevel}: request lines ${logged ? 'shown' : 'left out'}`)
-    t.ok(lines.some((line) => line.includes('is not registered')), `${logLevel}: the refused heartbeat is still logged`)
+    t.equal(lines.some((line) => line.includes('is not registered')), logged, `${logLevel}: the refused heartbeat ${logged ? 'shown' : 'left out'}`)
+  }
+})
+
+t.test('a client\'s mistakes outside the registry are logged at debug, one line each, without a stack', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const app = buildServer({ logLevel: 'trace', logStream: { write: (line) => { lines.push(JSON.parse(line)) } } })
+  t.teardown(() => app.close())
+  // A route of the embedding app's own that refuses its client.
+  app.get('/teapot', async () => { throw Object.assign(new Error('short and stout'), { statusCode: 418, code: 'E_TEAPOT' }) })
+  for (const [url, status, code] of [['/nowhere', 404, undefined], ['/teapot', 418, 'E_TEAPOT']] as const) {
+    lines.length = 0
+    const res = await app.inject({ method: 'GET', url })
+    t.equal(res.statusCode, status, url)
+    const own = lines.filter((line) => line['msg'] !== 'incoming request' && line['msg'] !== 'request completed')
+    t.equal(own.length, 1, `${url}: one line`)
+    t.match(own[0], { level: 20, statusCode: status, method: 'GET', url, ...(code === undefined ? {} : { code }) }, url)
+    t.notMatch(JSON.stringify(own), /stack/, `${url}: no stack`)
   }
 })
 
