@@ -137,6 +137,8 @@ export function errorHandler (error: FastifyError, request: FastifyRequest, repl
 }
 
 export function notFoundHandler (request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const error = new RouteNotFoundError(request.method, request.url)
+  const url = withoutUserinfo(request.url)
+  const error = new RouteNotFoundError(request.method, url)
+  request.log.debug({ code: error.code, statusCode: 404, method: request.method, url }, error.message)
   return reply.code(404).send({ statusCode: 404, code: error.code, error: STATUS_CODES[404]!, message: error.message })
 }

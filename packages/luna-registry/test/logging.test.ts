@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import t, { type Test } from 'tap'
+import { endedWithin, rawConnection } from '../../../test-support/raw-http.js'
 import lunaRegistry, { StoreUnavailableError } from '../src/index.js'
 import { AUTH, PREFIX, info, wrapStore } from './helpers.js'
 
@@ -71,4 +73,27 @@ t.test('a store outage is answered 503 with a plain message; what the store said
       detail: /^The registry store is unavailable: (Stream isn't writeable|Connection is closed)/
     })
   }
+})
+
+t.test('credentials in an absolute-form request line never reach the registry\'s lines, at trace', async (t) => {
+  const { app, lines } = await logged(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  lines.length = 0
+  const secret = 'pa55w0rd-in-the-url'
+  const target = (path: string): string => `http://user:${secret}@registry.internal${PREFIX}${path}`
+  const answers: string[] = []
+  for (const request of [
+    `GET ${target('/services')} HTTP/1.1\r\nHost: registry.internal\r\nConnection: close\r\n\r\n`,
+    `GET ${target('/nowhere')} HTTP/1.1\r\nHost: registry.internal\r\nAuthorization: ${AUTH.authorization}\r\nConnection: close\r\n\r\n`,
+    `PUT ${target('/instances/orders:h:1')} HTTP/1.1\r\nHost: registry.internal\r\nAuthorization: ${AUTH.authorization}\r\n` +
+      'Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'
+  ]) {
+    answers.push(await endedWithin(await rawConnection(t, port, request), 5000))
+  }
+  t.match(answers, [/^HTTP\/1.1 401/, /^HTTP\/1.1 404/, /^HTTP\/1.1 400/])
+  t.notMatch(answers[1], secret, 'nor the 404\'s message')
+  const written = registryLines(lines)
+  t.same(written.map((line) => line.url), [`http://registry.internal${PREFIX}/services`, `http://registry.internal${PREFIX}/nowhere`, `http://registry.internal${PREFIX}/instances/orders:h:1`], 'each refusal logged, its URL without the credentials')
+  t.notMatch(JSON.stringify(written), secret)
 })

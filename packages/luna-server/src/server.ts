@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import lunaRegistry, { DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
+import { stdSerializers } from 'pino'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 
@@ -15,6 +16,25 @@ const DEFAULT_REQUEST_TIMEOUT = 30_000
 
 // Every request carries the basic auth credentials; whatever gets logged, they must not be.
 const REDACT = ['req.headers.authorization', 'headers.authorization', '*.headers.authorization']
+
+/**
+ * Fastify's serialisers, less what may carry credentials that a client put in its request line
+ * (`GET http://user:password@host/path HTTP/1.1`): the URL without them, and no `rawPacket` (the
+ * bytes of a request Node could not parse) on a client error.
+ */
+const SERIALIZERS = {
+  req: (request: FastifyRequest) => ({
+    method: request.method,
+    url: withoutUserinfo(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort
+  }),
+  err: (error: Error) => {
+    const { rawPacket: _rawPacket, ...serialised } = stdSerializers.err(error) as ReturnType<typeof stdSerializers.err> & { rawPacket?: unknown }
+    return serialised
+  }
+}
 
 const HealthSchema = {
   type: 'object',
@@ -72,6 +92,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     logger: {
       level,
       redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: SERIALIZERS,
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     }
   })

@@ -182,3 +182,29 @@ t.test('a live event stream outlasts the request timeout', async (t) => {
   await until('the event on the stream', () => stream.received().includes('event: registered') || undefined)
   t.notOk(stream.socket.readableEnded, 'the stream is still open')
 })
+
+t.test('credentials in an absolute-form request line never reach the logs, at trace', async (t) => {
+  const lines: string[] = []
+  const { port } = await listening(t, { logLevel: 'trace', logStream: { write: (line) => { lines.push(line) } } })
+  const secret = 'pa55w0rd-in-the-url'
+  const target = (path: string): string => `http://user:${secret}@registry.internal${path}`
+  const authorization = `Authorization: ${basic('admin', '')}\r\n`
+  const requests: Array<[string, number]> = [
+    [`GET ${target('/registry/v1/services')} HTTP/1.1\r\nHost: x\r\n\r\n`, 401],
+    [`GET ${target('/registry/v1/nowhere')} HTTP/1.1\r\nHost: x\r\n${authorization}\r\n`, 404],
+    [`GET ${target('/nowhere')} HTTP/1.1\r\nHost: x\r\n\r\n`, 404],
+    [`GET ${target('/healthz')} HTTP/1.1\r\nHost: x\r\n\r\n`, 200],
+    [`POST ${target('/registry/v1/instances/billing:h:1')} HTTP/1.1\r\nHost: x\r\n${authorization}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n[]`, 400],
+    // Node cannot parse this one: Fastify logs the error with the bytes it read.
+    [`GET ${target('/healthz')} HTTP/1.1\r\nNot a header\r\n\r\n`, 400]
+  ]
+  for (const [request, status] of requests) {
+    const connection = await rawConnection(t, port, `${request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`)
+    t.equal(parseHead(await endedWithin(connection, CUT_WITHIN)).status, status, request.slice(0, request.indexOf(' HTTP/')))
+  }
+  const log = lines.join('')
+  t.match(log, 'http://registry.internal/registry/v1/services', 'the requests were logged, without the credentials')
+  t.match(log, 'client error', 'and the request Node could not parse')
+  t.notMatch(log, secret)
+  t.notMatch(log, '"rawPacket"', 'nor the bytes of a request Node could not parse')
+})
