@@ -208,3 +208,13 @@ t.test('credentials in an absolute-form request line never reach the logs, at tr
   t.notMatch(log, secret)
   t.notMatch(log, '"rawPacket"', 'nor the bytes of a request Node could not parse')
 })
+
+t.test('every answer of the server forbids MIME sniffing: /healthz, 404s, Fastify\'s own 400s and the registry', async (t) => {
+  const { port } = await listening(t, { logLevel: 'silent' })
+  for (const [path, status] of [['/healthz', 200], ['/nowhere', 404], ['/healthz%', 400], ['/registry/v1/services', 401]] as const) {
+    const connection = await rawConnection(t, port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+    const { status: got, headers } = parseHead(await endedWithin(connection, CUT_WITHIN))
+    t.equal(got, status, path)
+    t.equal(headers['x-content-type-options'], 'nosniff', `${path}: nosniff`)
+  }
+})
