@@ -46,8 +46,8 @@ const HealthSchema = {
 
 /**
  * Fastify's own lines about a request, written as the registry writes its own: a client's mistake
- * (a 404 outside the registry, a malformed URL) at debug in one line without a stack, and never a
- * URL with the credentials a client may have put in it.
+ * (a 404 outside the registry, a 4xx from a route the embedding app added) at debug in one line
+ * without a stack, and never a URL with the credentials a client may have put in it.
  */
 class RequestLogs extends LogController {
   override defaultErrorLog (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
