@@ -39,6 +39,15 @@ export class PrivateRedis {
     await Promise.race([failed, until('redis-server accepts connections', () => /Ready to accept connections/.test(output) || undefined, 10_000)])
   }
 
+  /** Freezes the server (SIGSTOP): its connections stay open, and nothing is answered. */
+  pause (): void {
+    this.#process?.kill('SIGSTOP')
+  }
+
+  resume (): void {
+    this.#process?.kill('SIGCONT')
+  }
+
   async stop (): Promise<void> {
     const child = this.#process
     if (child === undefined || child.exitCode !== null) return

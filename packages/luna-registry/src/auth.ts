@@ -12,7 +12,8 @@ export const AUTHENTICATE_HEADER = 'Basic realm="Luna"'
  * Basic auth on every route of `scope`. Both sides are compared as SHA-256 digests, so the
  * comparison takes the same time whatever the lengths, and the configured secret is hashed once.
  * Credentials are decoded as UTF-8; the challenge (`AUTHENTICATE_HEADER`) is added by the
- * scope's error handler, so it reads exactly `Basic realm="Luna"` on every 401.
+ * scope's error handler, so it reads exactly `Basic realm="Luna"` on every 401. A 401 closes
+ * the connection.
  */
 export async function protect (scope: FastifyInstance, credentials: Required<LunaAuthOptions>): Promise<void> {
   const username = digest(credentials.username)
@@ -32,7 +33,12 @@ export async function protect (scope: FastifyInstance, credentials: Required<Lun
   scope.addHook('onRequest', (request, reply, done) => {
     const header = request.headers.authorization
     if (header !== undefined && sameText(header, expected)) return done()
-    scope.basicAuth(request, reply, done)
+    scope.basicAuth(request, reply, (error) => {
+      // A refused request's body is not waited for: a client that announces one and never sends
+      // it would otherwise hold the connection open after its 401, for as long as it likes.
+      if (error !== undefined) reply.header('connection', 'close')
+      done(error)
+    })
   })
 }
 

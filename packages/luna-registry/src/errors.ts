@@ -77,9 +77,10 @@ export const NoInstanceAvailableError = createError<[string]>(
 
 /**
  * The store cannot be reached or did not answer in time. A write may or may not have happened:
- * every write is idempotent, so clients retry. Stores throw it.
+ * every write is idempotent, so clients retry. Stores throw it, with what went wrong in the
+ * message and the store's own error as `{ cause }`; clients are told neither.
  */
-export const StoreUnavailableError = createError<[string]>(
+export const StoreUnavailableError = createError<[string, { cause: unknown }?]>(
   'FST_LUNA_STORE_UNAVAILABLE',
   'The registry store is unavailable: %s',
   503

@@ -30,6 +30,13 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
   // Everything below lives in an encapsulated child: the host app sees the decorator and the
   // routes, never the auth hook, the validator, the error handler or the view engine.
   await fastify.register(async (child: FastifyInstance) => {
+    // A browser must take every answer for the type it says, never sniff a JSON body or an error
+    // into HTML or a script. Set on the raw response, first of all, so that errors, 401s, 404s
+    // and the hijacked event stream carry it too.
+    child.addHook('onRequest', (_request, reply, done) => {
+      reply.raw.setHeader('x-content-type-options', 'nosniff')
+      done()
+    })
     child.setValidatorCompiler(validatorCompiler)
     child.setSchemaErrorFormatter(schemaErrorFormatter)
     child.setErrorHandler(errorHandler)

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import t from 'tap'
+import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 import lunaRegistry from '../src/index.js'
 import { AUTH, PREFIX, basic, build, info } from './helpers.js'
 
@@ -86,6 +87,24 @@ t.test('the getting-started form admin@host works with the default blank passwor
     }).on('error', reject).end()
   })
   t.equal(body, '200 []')
+})
+
+t.test('a request without credentials is answered 401 and its connection closed, without waiting for its body', async (t) => {
+  const app = Fastify()
+  await app.register(lunaRegistry, { auth: { username: 'admin', password: 's3cret' } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as AddressInfo
+  for (const headers of ['', `Authorization: Basic ${Buffer.from('admin:wrong').toString('base64')}\r\n`]) {
+    // Headers that announce a body, and no body: the client would hold the connection for ever.
+    const connection = await rawConnection(t, port, `POST ${PREFIX}/instances/x:h:1 HTTP/1.1\r\nHost: x\r\n${headers}` +
+      'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n')
+    const { status, headers: head } = parseHead(await endedWithin(connection, 5000))
+    t.equal(status, 401, headers === '' ? 'no credentials' : 'wrong credentials')
+    t.equal(head['connection'], 'close')
+    t.equal(head['www-authenticate'], CHALLENGE)
+  }
+  t.same(await app.lunaRegistry.store.list(), [], 'nothing was written')
 })
 
 t.test('auth: false leaves protection to the host app', async (t) => {

@@ -54,7 +54,8 @@ t.test('the package exports exactly its public surface', async (t) => {
     'lunaRegistry',
     'normaliseOptions',
     'parseDuration',
-    'parseInstanceId'
+    'parseInstanceId',
+    'withoutUserinfo'
   ].sort())
   t.equal(luna.default, luna.lunaRegistry, 'the plugin is the default export and a named one')
   t.equal((luna.lunaRegistry as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], 'luna-registry')

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
+import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { DEFAULT_PREFIX } from 'luna-registry'
 import { ConfigError, HELP, parseConfig, type Env, type ServerSettings } from './config.js'
@@ -22,31 +23,40 @@ function panelUrl (app: FastifyInstance, host: string): string {
   return `http://${shown}:${port}${DEFAULT_PREFIX}/services/`
 }
 
-function closeOnSignals (app: FastifyInstance): void {
-  let closing = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // A second signal means the operator will not wait for in-flight requests.
-    if (closing) process.exit(1)
-    closing = true
-    app.log.info({ signal }, `${signal} received, closing`)
-    app.close().then(() => process.exit(0), (error: unknown) => {
-      app.log.error({ err: error }, 'close failed')
-      process.exit(1)
-    })
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+/** Once the connections are closed, how long the store gets to close before the process gives up. */
+const STORE_CLOSE_GRACE = 2000
+
+/**
+ * On SIGTERM or SIGINT (or an uncaught error): stop accepting connections, let requests in flight
+ * finish for up to `closeTimeout` ms, then close every connection still open, close the store and
+ * exit 0 (1 after an error). A second signal exits 1 at once.
+ */
+function closeOnSignals (app: FastifyInstance, closeTimeout: number): { uninstall: () => void } {
+  return closeWithGrace({ delay: closeTimeout + STORE_CLOSE_GRACE, logger: app.log }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'uncaught error, closing')
+    else app.log.info({ signal }, `${signal ?? 'close'} received, closing`)
+    // A client that stalls, or reads its answer slowly, would keep the close waiting for as long
+    // as it likes: past the deadline its connection is closed under it.
+    const deadline = setTimeout(() => { app.server.closeAllConnections() }, closeTimeout)
+    try {
+      await app.close()
+    } finally {
+      clearTimeout(deadline)
+    }
+  })
 }
 
 async function start (settings: ServerSettings): Promise<void> {
   const app = buildServer(settings)
   // Listening for signals first: one that arrives while the server starts still closes it cleanly.
-  closeOnSignals(app)
+  const closer = closeOnSignals(app, settings.closeTimeout)
   try {
     await app.listen({ port: settings.port, host: settings.host })
   } catch (error) {
     process.stderr.write(`luna-server: cannot listen on ${settings.host}:${settings.port}: ${oneLine(error)}\n`)
     process.exitCode = 1
+    // Otherwise the handler would close the server again as the process ends, and exit 0.
+    closer.uninstall()
     await app.close()
     return
   }

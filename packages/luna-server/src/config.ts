@@ -20,6 +20,13 @@ export interface ServerSettings {
   store: string
   /** Prepended to every Redis key, so several registries can share one Redis. */
   storePrefix: string
+  /**
+   * Milliseconds a request may take to arrive whole (headers and body), and a connection may stay
+   * idle between requests; the event stream, once answered, is not cut by it.
+   */
+  requestTimeout: number
+  /** Milliseconds requests in flight get to finish on SIGTERM or SIGINT; open connections are then closed. */
+  closeTimeout: number
   logLevel: LogLevel
 }
 
@@ -100,6 +107,20 @@ const SOURCES: Record<keyof ServerSettings, Source> = {
     fallback: 'luna:',
     help: 'prefix of every Redis key'
   },
+  requestTimeout: {
+    env: 'LUNA_REQUEST_TIMEOUT',
+    flag: 'request-timeout',
+    placeholder: '<duration>',
+    fallback: '30s',
+    help: 'longest a request may take to arrive, and a connection stay idle'
+  },
+  closeTimeout: {
+    env: 'LUNA_CLOSE_TIMEOUT',
+    flag: 'close-timeout',
+    placeholder: '<duration>',
+    fallback: '10s',
+    help: 'on SIGTERM or SIGINT, longest wait for requests in flight'
+  },
   logLevel: {
     env: 'LUNA_LOG_LEVEL',
     flag: 'log-level',
@@ -168,6 +189,9 @@ function maskPassword (raw: string): string {
   return raw.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
 }
 
+/** Node's timers take at most 2^31 - 1 ms (24.8 days); a longer one fires at once. */
+const LONGEST = 86_400_000
+
 // The password has no rule, so no error message can ever carry it.
 type Checked = Exclude<keyof ServerSettings, 'password'>
 
@@ -211,6 +235,20 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
   storePrefix: {
     rule: 'must be 1-64 characters without spaces',
     parse: (raw) => /^\S{1,64}$/.test(raw) ? raw : undefined
+  },
+  requestTimeout: {
+    rule: 'must be a duration from 1 ms to 1d such as 500ms, 30s, 2m',
+    parse: (raw) => {
+      const ms = parseDuration(raw)
+      return ms === undefined || ms <= 0 || ms > LONGEST ? undefined : ms
+    }
+  },
+  closeTimeout: {
+    rule: 'must be 0 (close at once) or a duration up to 1d such as 500ms, 10s, 2m',
+    parse: (raw) => {
+      const ms = parseDuration(raw)
+      return ms === undefined || ms > LONGEST ? undefined : ms
+    }
   },
   logLevel: {
     rule: `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -256,6 +294,8 @@ export function parseConfig (argv: string[], env: Env): Config {
       evictAfter: read('evictAfter'),
       store: read('store'),
       storePrefix: read('storePrefix'),
+      requestTimeout: read('requestTimeout'),
+      closeTimeout: read('closeTimeout'),
       logLevel: read('logLevel')
     }
   }

@@ -1,18 +1,41 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import lunaRegistry, { DEFAULT_USERNAME } from 'luna-registry'
+import lunaRegistry, { DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
+import { stdSerializers } from 'pino'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 
-export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host'>> {
+export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
   /** Where the JSON log lines go instead of standard output; redaction applies either way. */
   logStream?: { write (line: string): void }
   /** The registry's clock in epoch milliseconds. Default `Date.now`. */
   now?: () => number
 }
 
+const DEFAULT_REQUEST_TIMEOUT = 30_000
+
 // Every request carries the basic auth credentials; whatever gets logged, they must not be.
 const REDACT = ['req.headers.authorization', 'headers.authorization', '*.headers.authorization']
+
+/**
+ * Fastify's serialisers, less what may carry credentials that a client put in its request line
+ * (`GET http://user:password@host/path HTTP/1.1`): the URL without them, and no `rawPacket` (the
+ * bytes of a request Node could not parse) on a client error.
+ */
+const SERIALIZERS = {
+  req: (request: FastifyRequest) => ({
+    method: request.method,
+    url: withoutUserinfo(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort
+  }),
+  err: (error: Error) => {
+    const { rawPacket: _rawPacket, ...serialised } = stdSerializers.err(error) as ReturnType<typeof stdSerializers.err> & { rawPacket?: unknown }
+    return serialised
+  }
+}
 
 const HealthSchema = {
   type: 'object',
@@ -22,24 +45,64 @@ const HealthSchema = {
 } as const
 
 /**
+ * Fastify's own lines about a request, written as the registry writes its own: a client's mistake
+ * (a 404 outside the registry, a 4xx from a route the embedding app added) at debug in one line
+ * without a stack, and never a URL with the credentials a client may have put in it.
+ */
+class RequestLogs extends LogController {
+  override defaultErrorLog (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) return super.defaultErrorLog(error, request, reply)
+    if (this.isLogDisabled(request)) return
+    request.log.debug({ code: error.code, statusCode: reply.statusCode, method: request.method, url: withoutUserinfo(request.url) }, error.message)
+  }
+
+  override routeNotFound (request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return
+    request.log.debug({ statusCode: 404, method: request.method, url: withoutUserinfo(request.url) }, 'route not found')
+  }
+}
+
+/**
  * The luna-registry plugin in a Fastify server of its own, with `GET /healthz` beside it.
  * Not yet listening: call `listen()`, or `inject()` in tests.
  */
 export function buildServer (options: BuildServerOptions = {}): FastifyInstance {
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
+  const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT
   const app = Fastify({
+    // A client that sends its headers or its body slowly, or not at all, or keeps a connection
+    // idle, holds a file descriptor for as long as it is let: each gets `requestTimeout`, then a
+    // 408 (or, between requests, the connection is closed). Only the arrival of a request is timed:
+    // an event stream, a long response to a request that arrived whole, is not cut.
+    requestTimeout,
+    keepAliveTimeout: requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      // How often Node looks for requests past their time: at its default (30 s) a stalled
+      // request would be cut up to 30 s late.
+      connectionsCheckingInterval: Math.min(requestTimeout, 1000)
+    },
     // Every instance heartbeats every few seconds: a line per request would drown what matters
-    // at info. Requests are logged at debug and trace; errors and refusals at every level.
-    logController: new LogController({ disableRequestLogging: !requestLogs }),
+    // at info. Requests, and the mistakes of clients, are logged at debug and trace.
+    logController: new RequestLogs({ disableRequestLogging: !requestLogs }),
     // Without request lines, a child logger per request only costs: requests log through the
     // server's own logger (and so without a reqId).
     ...(requestLogs ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
     logger: {
       level,
       redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: SERIALIZERS,
       ...(options.logStream === undefined ? {} : { stream: options.logStream })
     }
+  })
+
+  // As the registry's routes do, on every answer of the server: set before Fastify sees the
+  // request, it is on /healthz, on 404s and on what Fastify answers by itself (a malformed URL,
+  // a 503 while closing) too. Over a socket only: `inject()` does not go through the server.
+  app.server.prependListener('request', (_request, response: ServerResponse) => {
+    response.setHeader('x-content-type-options', 'nosniff')
   })
 
   let store: RedisStore | undefined

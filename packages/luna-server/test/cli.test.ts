@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(PACKAGE, 'bin', 'luna-server.js')
@@ -125,6 +126,58 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     t.equal(cli.stderr(), '')
   })
 }
+
+t.test('LUNA_REQUEST_TIMEOUT cuts an authenticated request whose body never comes', async (t) => {
+  const cli = launch(t, ['--port', '0', '--host', '127.0.0.1'], { LUNA_AUTH_PASSWORD: PASSWORD, LUNA_REQUEST_TIMEOUT: '300ms' })
+  const url = await listeningUrl(cli)
+  const authorization = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`
+  const connection = await rawConnection(t, Number(url.port), 'POST /registry/v1/instances/x:h:1 HTTP/1.1\r\nHost: x\r\n' +
+    `Authorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`)
+  t.equal(parseHead(await endedWithin(connection, 5000)).status, 408)
+  cli.kill('SIGTERM')
+  t.equal(await within(cli.exited, 'exit after SIGTERM'), 0)
+})
+
+/** Resolves once the server has logged `message`: it has taken the signal in. */
+async function logged (cli: Cli, message: string): Promise<void> {
+  await within(new Promise<void>((resolve) => {
+    const look = (): void => { if (cli.stdout().includes(`"msg":"${message}"`)) resolve() }
+    cli.onStdout(look)
+    look()
+  }), message)
+}
+
+t.test('on SIGTERM a request in flight finishes, a stalled one is cut at LUNA_CLOSE_TIMEOUT, and the exit is 0', async (t) => {
+  const cli = launch(t, ['--port', '0', '--host', '127.0.0.1'], { LUNA_AUTH_PASSWORD: PASSWORD, LUNA_CLOSE_TIMEOUT: '2s', LUNA_LOG_LEVEL: 'debug' })
+  const port = Number((await listeningUrl(cli)).port)
+  const authorization = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`
+  const body = JSON.stringify({ name: 'orders', version: '1.0.0', status: 'OK', url: 'http://h:1/' })
+  const head = (id: string): string => `POST /registry/v1/instances/${id} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
+  // Both are on their way in when the signal comes; one goes on, the other never does.
+  const inFlight = await rawConnection(t, port, `${head('orders:h:1')}${body.slice(0, 10)}`)
+  const stalled = await rawConnection(t, port, `${head('orders:h:2')}${body.slice(0, 10)}`)
+  await within(new Promise<void>((resolve) => {
+    cli.onStdout(() => { if (cli.stdout().split('"msg":"incoming request"').length === 3) resolve() })
+  }), 'both requests taken in')
+  cli.kill('SIGTERM')
+  await logged(cli, 'SIGTERM received, closing')
+  inFlight.socket.write(body.slice(10))
+  t.equal(parseHead(await endedWithin(inFlight, WAIT)).status, 201, 'the request in flight is answered')
+  t.equal(await within(cli.exited, 'exit with a stalled connection open'), 0)
+  t.equal(await endedWithin(stalled, 1000), '', 'the stalled connection was closed, unanswered')
+  t.equal(cli.stderr(), '')
+})
+
+t.test('a second signal while closing exits 1 at once', async (t) => {
+  const cli = launch(t, ['--port', '0', '--host', '127.0.0.1'], { LUNA_CLOSE_TIMEOUT: '1h' })
+  const port = Number((await listeningUrl(cli)).port)
+  await rawConnection(t, port, 'POST /registry/v1/instances/x:h:1 HTTP/1.1\r\nHost: x\r\n')
+  cli.kill('SIGTERM')
+  await logged(cli, 'SIGTERM received, closing')
+  cli.kill('SIGINT')
+  t.equal(await within(cli.exited, 'exit on the second signal'), 1)
+})
 
 t.test('a port in use exits 1 with one line on stderr', async (t) => {
   const blocker = createServer()

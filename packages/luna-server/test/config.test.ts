@@ -29,6 +29,8 @@ t.test('defaults', async (t) => {
     evictAfter: 86_400_000,
     store: 'memory',
     storePrefix: 'luna:',
+    requestTimeout: 30_000,
+    closeTimeout: 10_000,
     logLevel: 'info'
   })
 })
@@ -53,6 +55,8 @@ t.test('environment variables', async (t) => {
     LUNA_AUTH_PASSWORD: PASSWORD,
     LUNA_HEARTBEAT_TIMEOUT: '2m',
     LUNA_EVICT_AFTER: '0',
+    LUNA_REQUEST_TIMEOUT: '5s',
+    LUNA_CLOSE_TIMEOUT: '0',
     LUNA_LOG_LEVEL: 'debug'
   }), {
     port: 8080,
@@ -63,6 +67,8 @@ t.test('environment variables', async (t) => {
     evictAfter: 0,
     store: 'memory',
     storePrefix: 'luna:',
+    requestTimeout: 5000,
+    closeTimeout: 0,
     logLevel: 'debug'
   })
   t.equal(settings(['--evict-after', '2s'], { LUNA_EVICT_AFTER: '1h' }).evictAfter, 2000, 'the flag wins')
@@ -77,6 +83,8 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     LUNA_AUTH_PASSWORD: 'from-env',
     LUNA_HEARTBEAT_TIMEOUT: '2m',
     LUNA_EVICT_AFTER: '1h',
+    LUNA_REQUEST_TIMEOUT: '1m',
+    LUNA_CLOSE_TIMEOUT: '1m',
     LUNA_LOG_LEVEL: 'debug'
   }
   t.same(settings([
@@ -86,6 +94,8 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     `--password=${PASSWORD}`,
     '--heartbeat-timeout', '500ms',
     '--evict-after=2m',
+    '--request-timeout', '500ms',
+    '--close-timeout=2s',
     '--log-level=warn'
   ], env), {
     port: 9000,
@@ -96,6 +106,8 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     evictAfter: 120_000,
     store: 'memory',
     storePrefix: 'luna:',
+    requestTimeout: 500,
+    closeTimeout: 2000,
     logLevel: 'warn'
   })
 })
@@ -104,6 +116,9 @@ t.test('values at the edges of their rules', async (t) => {
   t.equal(settings(['--port', '0']).port, 0, '0 asks for any free port')
   t.equal(settings(['--port', '65535']).port, 65535)
   t.equal(settings(['--heartbeat-timeout', '1500']).heartbeatTimeout, 1500, 'plain milliseconds')
+  t.equal(settings(['--request-timeout', '1']).requestTimeout, 1)
+  t.equal(settings(['--request-timeout', '1d']).requestTimeout, 86_400_000)
+  t.equal(settings(['--close-timeout', '1d']).closeTimeout, 86_400_000)
   t.equal(settings(['--log-level', 'TRACE']).logLevel, 'trace', 'levels are case-insensitive')
   t.equal(settings(['--password=-starts-with-a-dash']).password, '-starts-with-a-dash')
   t.equal(settings([], { LUNA_AUTH_PASSWORD: PASSWORD }).password, PASSWORD)
@@ -124,6 +139,8 @@ t.test('the help text lists every flag with its variable and default', async (t)
     ['--username', 'LUNA_AUTH_USERNAME', 'admin'],
     ['--password', 'LUNA_AUTH_PASSWORD', '(blank)'],
     ['--heartbeat-timeout', 'LUNA_HEARTBEAT_TIMEOUT', '30s'],
+    ['--request-timeout', 'LUNA_REQUEST_TIMEOUT', '30s'],
+    ['--close-timeout', 'LUNA_CLOSE_TIMEOUT', '10s'],
     ['--log-level', 'LUNA_LOG_LEVEL', 'info']
   ] as const) {
     t.match(HELP, new RegExp(`^\\s*${flag} <\\w+>\\s+${env}\\s+${fallback.replace(/[().]/g, '\\$&')}\\s`, 'm'), flag)
@@ -150,6 +167,10 @@ t.test('a bad value names the variable, the flag, the rule and the value, on one
     ['timeout 0', ['--heartbeat-timeout', '0'], {}, /^LUNA_HEARTBEAT_TIMEOUT \(--heartbeat-timeout\) must be a positive .*, got "0"$/],
     ['timeout abc', [], { LUNA_HEARTBEAT_TIMEOUT: 'abc' }, /^LUNA_HEARTBEAT_TIMEOUT \(--heartbeat-timeout\) .*, got "abc"$/],
     ['timeout 0s', ['--heartbeat-timeout=0s'], {}, /^LUNA_HEARTBEAT_TIMEOUT \(--heartbeat-timeout\) .*, got "0s"$/],
+    ['request timeout 0', ['--request-timeout', '0'], {}, /^LUNA_REQUEST_TIMEOUT \(--request-timeout\) must be a duration from 1 ms to 1d .*, got "0"$/],
+    ['request timeout over a day', [], { LUNA_REQUEST_TIMEOUT: '25h' }, /^LUNA_REQUEST_TIMEOUT \(--request-timeout\) .*, got "25h"$/],
+    ['close timeout abc', ['--close-timeout=abc'], {}, /^LUNA_CLOSE_TIMEOUT \(--close-timeout\) must be 0 \(close at once\) or .*, got "abc"$/],
+    ['close timeout over a day', ['--close-timeout', '2d'], {}, /^LUNA_CLOSE_TIMEOUT \(--close-timeout\) .*, got "2d"$/],
     ['log level', [], { LUNA_LOG_LEVEL: 'loud' }, /^LUNA_LOG_LEVEL \(--log-level\) must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
     ['a newline in a value', ['--port', '40\n00'], {}, /^LUNA_PORT \(--port\) .*, got "40\\n00"$/]
   ]

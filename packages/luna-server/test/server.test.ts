@@ -1,5 +1,9 @@
-import t from 'tap'
-import { buildServer } from '../src/server.js'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
+import { until } from '../../../test-support/until.js'
+import { buildServer, type BuildServerOptions } from '../src/server.js'
 
 const PASSWORD = 'Tr0ub4dor-and-3'
 
@@ -99,13 +103,118 @@ t.test('the logs never carry the credentials', async (t) => {
   t.notMatch(log, Buffer.from(PASSWORD).toString('base64'))
 })
 
-t.test('at info, requests are not logged one by one; at debug they are', async (t) => {
+t.test('at info, requests are not logged one by one, nor the mistakes of clients; at debug they are', async (t) => {
   for (const [logLevel, logged] of [['info', false], ['debug', true]] as const) {
     const lines: string[] = []
     const app = buildServer({ logLevel, logStream: { write: (line) => { lines.push(line) } } })
     await app.inject({ method: 'PUT', url: '/registry/v1/instances/billing:h:1', headers: { authorization: basic('admin', '') }, payload: instance })
     await app.close()
     t.equal(lines.some((line) => line.includes('incoming request')), logged, `${logLevel}: request lines ${logged ? 'shown' : 'left out'}`)
-    t.ok(lines.some((line) => line.includes('is not registered')), `${logLevel}: the refused heartbeat is still logged`)
+    t.equal(lines.some((line) => line.includes('is not registered')), logged, `${logLevel}: the refused heartbeat ${logged ? 'shown' : 'left out'}`)
+  }
+})
+
+t.test('a client\'s mistakes outside the registry are logged at debug, one line each, without a stack', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const app = buildServer({ logLevel: 'trace', logStream: { write: (line) => { lines.push(JSON.parse(line)) } } })
+  t.teardown(() => app.close())
+  // A route of the embedding app's own that refuses its client.
+  app.get('/teapot', async () => { throw Object.assign(new Error('short and stout'), { statusCode: 418, code: 'E_TEAPOT' }) })
+  for (const [url, status, code] of [['/nowhere', 404, undefined], ['/teapot', 418, 'E_TEAPOT']] as const) {
+    lines.length = 0
+    const res = await app.inject({ method: 'GET', url })
+    t.equal(res.statusCode, status, url)
+    const own = lines.filter((line) => line['msg'] !== 'incoming request' && line['msg'] !== 'request completed')
+    t.equal(own.length, 1, `${url}: one line`)
+    t.match(own[0], { level: 20, statusCode: status, method: 'GET', url, ...(code === undefined ? {} : { code }) }, url)
+    t.notMatch(JSON.stringify(own), /stack/, `${url}: no stack`)
+  }
+})
+
+/** A luna-server listening on 127.0.0.1, closed when the test ends; its port. */
+async function listening (t: Test, options: BuildServerOptions): Promise<{ app: FastifyInstance, port: number }> {
+  const app = buildServer(options)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { app, port: (app.server.address() as AddressInfo).port }
+}
+
+const REQUEST_TIMEOUT = 300
+// Far above the timeout, far below tap's: a connection still open by then is held for ever.
+const CUT_WITHIN = 5000
+
+t.test('a request that stalls is answered 408 and its connection closed after the request timeout', async (t) => {
+  const { app, port } = await listening(t, { logLevel: 'silent', requestTimeout: REQUEST_TIMEOUT })
+  const head = `POST /registry/v1/instances/billing:h:1 HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('admin', '')}\r\n`
+  const cases: Array<[string, string]> = [
+    ['credentials right, the body announced and never sent', `${head}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n`],
+    ['half of the body', `${head}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`],
+    ['the headers never finished', head],
+    ['nothing sent at all', '']
+  ]
+  for (const [name, text] of cases) {
+    const started = Date.now()
+    const connection = await rawConnection(t, port, text)
+    t.equal(parseHead(await endedWithin(connection, CUT_WITHIN)).status, 408, name)
+    t.ok(Date.now() - started >= REQUEST_TIMEOUT - 50, `${name}: not before the timeout`)
+  }
+  t.same(await app.lunaRegistry.store.list(), [], 'nothing was written')
+})
+
+t.test('an idle keep-alive connection is closed after the request timeout', async (t) => {
+  const { port } = await listening(t, { logLevel: 'silent', requestTimeout: REQUEST_TIMEOUT })
+  const connection = await rawConnection(t, port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+  const text = await endedWithin(connection, CUT_WITHIN)
+  t.equal(parseHead(text).status, 200)
+  t.match(text, /\{"status":"ok"\}$/, 'answered, then closed with nothing more')
+})
+
+t.test('a live event stream outlasts the request timeout', async (t) => {
+  const { app, port } = await listening(t, { logLevel: 'silent', requestTimeout: REQUEST_TIMEOUT })
+  const stream = await rawConnection(t, port, `GET /registry/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: ${basic('admin', '')}\r\n\r\n`)
+  await until('the snapshot', () => stream.received().includes('event: snapshot') || undefined)
+  // Opened after the stream's last byte, and closed for idling: by then the stream has been idle
+  // for longer than the timeout too.
+  const idle = await rawConnection(t, port, '')
+  await endedWithin(idle, CUT_WITHIN)
+  const registered = await app.inject({ method: 'POST', url: '/registry/v1/instances/billing:h:1', headers: { authorization: basic('admin', '') }, payload: instance })
+  t.equal(registered.statusCode, 201)
+  await until('the event on the stream', () => stream.received().includes('event: registered') || undefined)
+  t.notOk(stream.socket.readableEnded, 'the stream is still open')
+})
+
+t.test('credentials in an absolute-form request line never reach the logs, at trace', async (t) => {
+  const lines: string[] = []
+  const { port } = await listening(t, { logLevel: 'trace', logStream: { write: (line) => { lines.push(line) } } })
+  const secret = 'pa55w0rd-in-the-url'
+  const target = (path: string): string => `http://user:${secret}@registry.internal${path}`
+  const authorization = `Authorization: ${basic('admin', '')}\r\n`
+  const requests: Array<[string, number]> = [
+    [`GET ${target('/registry/v1/services')} HTTP/1.1\r\nHost: x\r\n\r\n`, 401],
+    [`GET ${target('/registry/v1/nowhere')} HTTP/1.1\r\nHost: x\r\n${authorization}\r\n`, 404],
+    [`GET ${target('/nowhere')} HTTP/1.1\r\nHost: x\r\n\r\n`, 404],
+    [`GET ${target('/healthz')} HTTP/1.1\r\nHost: x\r\n\r\n`, 200],
+    [`POST ${target('/registry/v1/instances/billing:h:1')} HTTP/1.1\r\nHost: x\r\n${authorization}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n[]`, 400],
+    // Node cannot parse this one: Fastify logs the error with the bytes it read.
+    [`GET ${target('/healthz')} HTTP/1.1\r\nNot a header\r\n\r\n`, 400]
+  ]
+  for (const [request, status] of requests) {
+    const connection = await rawConnection(t, port, `${request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`)
+    t.equal(parseHead(await endedWithin(connection, CUT_WITHIN)).status, status, request.slice(0, request.indexOf(' HTTP/')))
+  }
+  const log = lines.join('')
+  t.match(log, 'http://registry.internal/registry/v1/services', 'the requests were logged, without the credentials')
+  t.match(log, 'client error', 'and the request Node could not parse')
+  t.notMatch(log, secret)
+  t.notMatch(log, '"rawPacket"', 'nor the bytes of a request Node could not parse')
+})
+
+t.test('every answer of the server forbids MIME sniffing: /healthz, 404s, Fastify\'s own 400s and the registry', async (t) => {
+  const { port } = await listening(t, { logLevel: 'silent' })
+  for (const [path, status] of [['/healthz', 200], ['/nowhere', 404], ['/healthz%', 400], ['/registry/v1/services', 401]] as const) {
+    const connection = await rawConnection(t, port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+    const { status: got, headers } = parseHead(await endedWithin(connection, CUT_WITHIN))
+    t.equal(got, status, path)
+    t.equal(headers['x-content-type-options'], 'nosniff', `${path}: nosniff`)
   }
 })

@@ -363,13 +363,19 @@ export class RedisStore implements SharedStore {
   }
 
   async #call<T> (run: () => Promise<T>): Promise<T> {
+    let result: T
     try {
-      return await run()
+      result = await run()
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       if (error instanceof ReplyError && !UNAVAILABLE.test(message)) throw error
-      throw new StoreUnavailableError(message)
+      this.#outage(error)
+      throw new StoreUnavailableError(message, { cause: error })
     }
+    // A Redis that stopped answering without dropping the connection (paused, busy, loading)
+    // is back when a command succeeds: no `ready` says so.
+    if (this.#down) this.#recovered()
+    return result
   }
 
   /**
@@ -416,16 +422,22 @@ export class RedisStore implements SharedStore {
   }
 
   #watch (connection: Redis): void {
-    connection.on('error', (error: Error) => {
-      // ioredis repeats this on every reconnection attempt: one line per outage is enough.
-      if (this.#down) return
-      this.#down = true
-      this.#log?.warn({ err: error }, 'luna-store-redis: Redis is unreachable; requests get 503 until it is back')
-    })
-    connection.on('ready', () => {
-      if (!this.#down) return
-      this.#down = false
-      this.#log?.info({}, 'luna-store-redis: Redis is reachable again')
-    })
+    connection.on('error', (error: Error) => { this.#outage(error) })
+    connection.on('ready', () => { if (this.#down) this.#recovered() })
+  }
+
+  /**
+   * One line per outage, however it shows: ioredis repeats its error on every reconnection
+   * attempt, and every request meanwhile fails.
+   */
+  #outage (error: unknown): void {
+    if (this.#down) return
+    this.#down = true
+    this.#log?.warn({ err: error }, 'luna-store-redis: Redis is unreachable; requests get 503 until it is back')
+  }
+
+  #recovered (): void {
+    this.#down = false
+    this.#log?.info({}, 'luna-store-redis: Redis is reachable again')
   }
 }

@@ -8,6 +8,16 @@ import { RedisStore } from '../src/index.js'
 const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
 const URL_ = '/registry/v1/instances/orders:h:1'
 const BODY = { name: 'orders', version: '1.0.0', status: 'OK', url: 'http://h:1/' }
+const UNAVAILABLE = 'The registry store is unavailable; retry later'
+
+/** The lines at info or above written for a request, leaving out Fastify's own two. */
+function perRequest<L extends { level: number, msg: string }> (lines: L[]): L[] {
+  return lines.filter((line) => line.level >= 30 && 'reqId' in line && line.msg !== 'incoming request' && line.msg !== 'request completed')
+}
+
+function said (lines: Array<{ msg: string }>, message: string): number {
+  return lines.filter((line) => line.msg === `luna-store-redis: ${message}`).length
+}
 
 t.test('Redis stopped: fast 503s, one log line, the server stays up; Redis back: it recovers by itself', async (t) => {
   const redis = await privateRedis(t)
@@ -39,13 +49,14 @@ t.test('Redis stopped: fast 503s, one log line, the server stays up; Redis back:
     const res = await app.inject({ ...request, headers: AUTH })
     const took = Date.now() - started
     t.equal(res.statusCode, 503, `${request.method} ${request.url}: 503`)
-    t.match(res.json(), { statusCode: 503, code: 'FST_LUNA_STORE_UNAVAILABLE', error: 'Service Unavailable', message: /^The registry store is unavailable: / })
+    t.same(res.json(), { statusCode: 503, code: 'FST_LUNA_STORE_UNAVAILABLE', error: 'Service Unavailable', message: UNAVAILABLE }, 'nothing of what ioredis said')
     t.ok(took < 1000, `${request.method} ${request.url}: answered in ${took} ms`)
   }
   await app.lunaRegistry.sweep()
   await new Promise((resolve) => setTimeout(resolve, 1500)) // several reconnection attempts
   const outage = lines.filter((line) => line.msg.includes('Redis is unreachable'))
   t.equal(outage.length, 1, 'the outage is logged once')
+  t.same(perRequest(lines), [], 'and no line for each request')
   t.notOk(lines.some((line) => line.level >= 50), 'and never as a server error')
 
   await redis.start()
@@ -54,6 +65,41 @@ t.test('Redis stopped: fast 503s, one log line, the server stays up; Redis back:
   t.equal(back.statusCode, 201, 'registering works again (this Redis kept nothing on disk)')
   t.equal((await app.inject({ method: 'PUT', url: URL_, headers: AUTH, payload: BODY })).statusCode, 200)
   t.equal(lines.filter((line) => line.msg.includes('Redis is reachable again')).length, 1)
+  t.same(perRequest(lines), [], 'and still no line for each request')
+})
+
+t.test('Redis that stops answering with its connections open: one line when it stops, one when it answers again', async (t) => {
+  const redis = await privateRedis(t)
+  if (redis === undefined) return
+  await redis.start()
+  t.teardown(() => { redis.resume() })
+
+  const lines: Array<{ level: number, msg: string }> = []
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
+  const store = new RedisStore({ url: redis.url, log: app.log, commandTimeout: 200 })
+  // No sweeper: only the requests below talk to Redis, and none is on its way when it stops.
+  await app.register(lunaRegistry, { store, sweepInterval: '1h' })
+  await app.ready()
+  t.teardown(() => app.close())
+  await store.ready()
+  t.equal((await app.inject({ method: 'POST', url: URL_, headers: AUTH, payload: BODY })).statusCode, 201)
+  // Answered after the event the POST published, on the same connection.
+  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).statusCode, 200)
+
+  redis.pause()
+  for (let i = 0; i < 5; i++) {
+    const res = await app.inject({ method: 'PUT', url: URL_, headers: AUTH, payload: BODY })
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().message, UNAVAILABLE)
+  }
+  t.equal(said(lines, 'Redis is unreachable; requests get 503 until it is back'), 1, 'one line for five failed requests')
+  t.same(perRequest(lines), [], 'none for each of them')
+
+  redis.resume()
+  await until('Redis answers again', async () =>
+    (await app.inject({ method: 'PUT', url: URL_, headers: AUTH, payload: BODY })).statusCode === 200 || undefined)
+  t.equal(said(lines, 'Redis is reachable again'), 1, 'one line when it answers again')
+  t.equal(said(lines, 'Redis is unreachable; requests get 503 until it is back'), 1)
 })
 
 t.test('Redis unreachable from the start: the registry starts and answers 503 until it appears', async (t) => {
