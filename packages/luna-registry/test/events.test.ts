@@ -176,6 +176,7 @@ t.test('a subscriber that does not read is dropped, not buffered for without bou
   t.equal(ended, true, 'its connection is closed')
   const status = await fetch(`${base}/services`, { headers: AUTH })
   t.equal(status.status, 200, 'the registry carries on')
+  t.match(await status.json(), [{ name: 'orders', instancesTotal: 50 }])
 })
 
 t.test('a snapshot larger than maxBuffer is delivered, not mistaken for a slow reader', async (t) => {

@@ -28,6 +28,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'InvalidInstanceInfoError',
     'InvalidOptionError',
     'LunaRegistry',
+    'MAX_PAGE_LIMIT',
     'MemoryStore',
     'NoInstanceAvailableError',
     'ReportedStatusSchema',

@@ -1,0 +1,27 @@
+import { Readable } from 'node:stream'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+
+/**
+ * Characters of JSON made at a time, and the bytes a stream keeps ready for its socket: what a
+ * connection can make the server hold for it, whatever the size of the list.
+ */
+export const PIECE_SIZE = 16 * 1024
+
+/**
+ * The pieces of a JSON text as a stream made only as fast as the socket it is piped to takes
+ * them: a reader that stops reading stops the making, and the server holds at most a piece and
+ * the stream's buffer for it rather than the whole text. Each piece is made in a turn of the
+ * event loop of its own, so a large list, or many at once, never keeps other requests waiting
+ * for longer than a piece takes.
+ */
+export function jsonStream (pieces: Iterable<string>): Readable {
+  async function * paced (): AsyncGenerator<string, void, undefined> {
+    let first = true
+    for (const piece of pieces) {
+      if (!first) await nextTurn()
+      first = false
+      yield piece
+    }
+  }
+  return Readable.from(paced(), { objectMode: false, highWaterMark: PIECE_SIZE })
+}
