@@ -25,3 +25,16 @@ export function jsonStream (pieces: Iterable<string>): Readable {
   }
   return Readable.from(paced(), { objectMode: false, highWaterMark: PIECE_SIZE })
 }
+
+/** Resolves once `stream` can take more, or has closed. */
+export async function drained (stream: NodeJS.EventEmitter): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done)
+      stream.off('close', done)
+      resolve()
+    }
+    stream.on('drain', done)
+    stream.on('close', done)
+  })
+}

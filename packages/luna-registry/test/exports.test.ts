@@ -10,6 +10,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'DEFAULT_KEEP_ALIVE',
     'DEFAULT_MAX_BUFFER',
     'DEFAULT_PREFIX',
+    'DEFAULT_SNAPSHOT_TIMEOUT',
     'DEFAULT_SWEEP_INTERVAL',
     'DEFAULT_USERNAME',
     'EVENT_TYPES',

@@ -2,7 +2,10 @@ import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { RegistryEvent } from '../events.js'
-import type { LunaRegistry } from '../registry.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { drained, PIECE_SIZE } from '../json-stream.js'
+import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
+import { serviceListJson } from '../view-json.js'
 import { EventsQuerySchema } from '../schemas.js'
 
 export interface EventRoutesOptions {
@@ -11,10 +14,19 @@ export interface EventRoutesOptions {
   keepAlive: number
   /** Unread bytes after which a subscriber is dropped. */
   maxBuffer: number
+  /** Milliseconds a subscriber has to read its snapshot before it is dropped. */
+  snapshotTimeout: number
 }
 
 function frame (type: string, id: number, data: unknown): string {
   return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no'
 }
 
 /**
@@ -24,24 +36,29 @@ function frame (type: string, id: number, data: unknown): string {
 interface Subscriber {
   res: ServerResponse
   service: string | undefined
-  /** Events that arrived while the snapshot was read; `undefined` once it is sent. */
-  queued: RegistryEvent[] | undefined
-  /** Bytes of the snapshot still unread: a large registry's snapshot is not a slow reader. */
-  allowance: number
+  /** The frames of the events that arrived while the snapshot was written; `undefined` once it is. */
+  queued: string[] | undefined
+  /** Their bytes: they count against `maxBuffer` as unread bytes do. */
+  queuedBytes: number
 }
 
-export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer }) => {
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer, snapshotTimeout }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const subscribers = new Set<Subscriber>()
+  const known = registry[kBodies]
+  const writeView = known.writeView.bind(known)
+
+  const drop = ({ res }: Subscriber, why: string, unread: number): void => {
+    fastify.log.warn({ unread }, `luna-registry: dropping an event subscriber that ${why}`)
+    res.destroy()
+  }
 
   // A slow reader is dropped rather than buffered for without bound.
-  const send = ({ res, allowance }: Subscriber, chunk: string): void => {
+  const send = (subscriber: Subscriber, chunk: string): void => {
+    const { res } = subscriber
     if (res.destroyed) return
     res.write(chunk)
-    if (res.writableLength > maxBuffer + allowance) {
-      fastify.log.warn({ unread: res.writableLength }, 'luna-registry: dropping an event subscriber that does not keep up')
-      res.destroy()
-    }
+    if (res.writableLength > maxBuffer) drop(subscriber, 'does not keep up', res.writableLength)
   }
 
   // One listener for every subscriber, and each event serialised once however many there are.
@@ -50,8 +67,14 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     let chunk: string | undefined
     for (const subscriber of subscribers) {
       if (subscriber.service !== undefined && subscriber.service !== event.service) continue
-      if (subscriber.queued !== undefined) subscriber.queued.push(event)
-      else send(subscriber, chunk ??= frame(event.type, event.id, event))
+      chunk ??= frame(event.type, event.id, event)
+      if (subscriber.queued === undefined) {
+        send(subscriber, chunk)
+        continue
+      }
+      subscriber.queued.push(chunk)
+      subscriber.queuedBytes += Buffer.byteLength(chunk)
+      if (subscriber.queuedBytes > maxBuffer) drop(subscriber, 'does not read its snapshot while events arrive', subscriber.queuedBytes)
     }
   }
   const join = (subscriber: Subscriber): void => {
@@ -63,7 +86,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   }
 
   const timer = setInterval(() => {
-    for (const subscriber of subscribers) send(subscriber, ': keep-alive\n\n')
+    // A stream still writing its snapshot is not idle, and a comment would cut the snapshot.
+    for (const subscriber of subscribers) if (subscriber.queued === undefined) send(subscriber, ': keep-alive\n\n')
   }, keepAlive).unref()
 
   // Streams never end by themselves: end them, or the server would wait for them when closing.
@@ -75,18 +99,44 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     }
   })
 
+  /**
+   * Writes the snapshot as the subscriber reads it, a piece at a time, and then what arrived
+   * meanwhile. A subscriber that has not read it all within `snapshotTimeout` is dropped: the
+   * snapshot of a large registry is many megabytes, and the server holds none of it for a
+   * reader that does not read.
+   */
+  const writeSnapshot = async (subscriber: Subscriber, head: string, pieces: Iterable<string>): Promise<void> => {
+    const { res } = subscriber
+    const deadline = setTimeout(() => drop(subscriber, 'did not read its snapshot in time', res.writableLength), snapshotTimeout).unref()
+    try {
+      let piece = head
+      for (const next of pieces) {
+        if (res.writableEnded || res.destroyed) return
+        // As a list's stream does: a turn of the event loop per piece, and none made ahead.
+        if (res.write(piece)) await nextTurn()
+        else await drained(res)
+        piece = next
+      }
+      if (res.writableEnded || res.destroyed) return
+      res.write(piece + '\n\n')
+    } finally {
+      clearTimeout(deadline)
+    }
+    const queued = subscriber.queued!
+    subscriber.queued = undefined
+    for (const chunk of queued) send(subscriber, chunk)
+  }
+
   app.get('/events', { schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
     const { service } = request.query
     const res = reply.raw
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
-    const subscriber: Subscriber = { res, service, queued: [], allowance: 0 }
+    const subscriber: Subscriber = { res, service, queued: [], queuedBytes: 0 }
     join(subscriber)
     const snapshotId = registry.lastEventId
     let services
     try {
-      services = service === undefined
-        ? await registry.listServices()
-        : [await registry.getService(service)].filter((view) => view !== undefined)
+      services = await registry[kServicePage]({ service }, {})
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.
       leave(subscriber)
@@ -96,17 +146,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     reply.hijack()
     if (res.destroyed) return leave(subscriber)
     res.on('close', () => leave(subscriber))
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no'
-    })
-    const snapshot = `retry: 2000\n${frame('snapshot', snapshotId, services)}`
-    subscriber.allowance = Buffer.byteLength(snapshot)
-    res.once('drain', () => { subscriber.allowance = 0 })
-    send(subscriber, snapshot)
-    for (const event of subscriber.queued!) send(subscriber, frame(event.type, event.id, event))
-    subscriber.queued = undefined
+    res.writeHead(200, STREAM_HEADERS)
+    const head = `retry: 2000\nid: ${snapshotId}\nevent: snapshot\ndata: `
+    await writeSnapshot(subscriber, head, serviceListJson(services.items, writeView, PIECE_SIZE))
   })
 }
