@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
@@ -190,6 +190,24 @@ t.test('a snapshot larger than maxBuffer is delivered, not mistaken for a slow r
   t.equal((snapshot.data as Array<{ instancesTotal: number }>)[0]?.instancesTotal, 200, 'all 200 instances, about 150 KB')
   await app.lunaRegistry.register('orders:late:1', info('orders') as never)
   t.match(await stream.next(), { event: 'registered', data: { instanceId: 'orders:late:1' } }, 'and the stream goes on')
+})
+
+t.test('HEAD /events answers the headers of a stream at once, and subscribes nobody', async (t) => {
+  const { app, base } = await listen(t)
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(`${base}/events`, { method: 'HEAD', headers: AUTH, timeout: 3000 }, resolve)
+    req.on('timeout', () => req.destroy(new Error('HEAD /events did not answer within 3 s')))
+    req.on('error', reject)
+    req.end()
+  })
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^text\/event-stream/)
+  t.equal(response.headers['cache-control'], 'no-cache, no-transform')
+  response.resume()
+  await new Promise((resolve) => response.once('end', resolve))
+  t.equal(app.lunaRegistry.listenerCount('event'), 0, 'no subscriber left behind')
+  const anonymous = await fetch(`${base}/events`, { method: 'HEAD' })
+  t.equal(anonymous.status, 401, 'behind the same auth')
 })
 
 /** The server's side of every request, as Node hands it over. */

@@ -130,6 +130,13 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   app.get('/events', { schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
     const { service } = request.query
     const res = reply.raw
+    // The headers of a stream, and no stream: nobody would read it.
+    if (request.method === 'HEAD') {
+      reply.hijack()
+      res.writeHead(200, STREAM_HEADERS)
+      res.end()
+      return
+    }
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
     const subscriber: Subscriber = { res, service, queued: [], queuedBytes: 0 }
     join(subscriber)
