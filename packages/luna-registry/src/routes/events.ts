@@ -2,8 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { RegistryEvent } from '../events.js'
-import { setImmediate as nextTurn } from 'node:timers/promises'
-import { drained, PIECE_SIZE } from '../json-stream.js'
+import { drained, nextTurn, PIECE_SIZE } from '../json-stream.js'
 import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
 import { serviceListJson } from '../view-json.js'
 import { EventsQuerySchema } from '../schemas.js'
@@ -112,9 +111,9 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       let piece = head
       for (const next of pieces) {
         if (res.writableEnded || res.destroyed) return
-        // As a list's stream does: a turn of the event loop per piece, and none made ahead.
-        if (res.write(piece)) await nextTurn()
-        else await drained(res)
+        // As a list's stream does: none made ahead of the socket, and a turn for each.
+        if (!res.write(piece)) await drained(res)
+        await nextTurn()
         piece = next
       }
       if (res.writableEnded || res.destroyed) return
@@ -143,6 +142,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     const snapshotId = registry.lastEventId
     let services
     try {
+      await nextTurn()
       services = await registry[kServicePage]({ service }, {})
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.

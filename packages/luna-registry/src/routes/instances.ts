@@ -5,7 +5,7 @@ import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
 import { instanceListJson, plainJson } from '../view-json.js'
-import { PIECE_SIZE } from '../json-stream.js'
+import { nextTurn, PIECE_SIZE } from '../json-stream.js'
 import { sendList } from './lists.js'
 import { bodyDigest } from '../known-bodies.js'
 import { kBodies, kHeartbeat, kInstancePage, kRegister, type LunaRegistry } from '../registry.js'
@@ -142,6 +142,8 @@ export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> 
     schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
   }, async (request, reply) => {
     const { service, status, limit, after } = request.query
+    // Reading and sorting a large registry takes a turn of its own.
+    await nextTurn()
     const page = await registry[kInstancePage]({ service, status }, { after, limit })
     return await sendList(request, reply, page.next, instanceListJson(page.items, writeView, PIECE_SIZE))
   })

@@ -5,7 +5,7 @@ import { ServiceNotFoundError } from '../errors.js'
 import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
 import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
-import { PIECE_SIZE } from '../json-stream.js'
+import { nextTurn, PIECE_SIZE } from '../json-stream.js'
 import { serviceListJson } from '../view-json.js'
 import { sendList } from './lists.js'
 import {
@@ -44,6 +44,8 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
       await renderOverview(reply, registry, { status })
       return
     }
+    // Reading and grouping a large registry takes a turn of its own.
+    await nextTurn()
     const page = await registry[kServicePage]({ status }, { after, limit })
     await sendList(request, reply, page.next, serviceListJson(page.items, writeView, PIECE_SIZE))
   }
