@@ -217,12 +217,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
    */
   async [kServicePage] (filter: ServiceFilter & { service?: string | undefined }, page: Page): Promise<Listing<ServiceListing>> {
     const now = this.now()
-    const byName = new Map<string, Array<Readonly<InstanceRecord>>>()
-    for (const record of await this.store.list(filter.service === undefined ? {} : { service: filter.service })) {
-      const group = byName.get(record.name)
-      if (group === undefined) byName.set(record.name, [record])
-      else group.push(record)
-    }
+    const byName = groupByName(await this.store.list(filter.service === undefined ? {} : { service: filter.service }))
     const names = [...byName.keys()].sort(compare)
     const matches = (name: string): boolean => filter.status === undefined || this.#serviceStatus(byName.get(name)!, now) === filter.status
     const shown: string[] = []
@@ -480,6 +475,24 @@ function iso (ms: number): string {
 
 function compare (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * The records of each service, in arrays of their exact size: a list written to a slow reader
+ * keeps them until it is done, and arrays grown by `push` hold half as much again.
+ */
+function groupByName (records: Array<Readonly<InstanceRecord>>): Map<string, Array<Readonly<InstanceRecord>>> {
+  const counts = new Map<string, number>()
+  for (const record of records) counts.set(record.name, (counts.get(record.name) ?? 0) + 1)
+  const groups = new Map<string, Array<Readonly<InstanceRecord>>>()
+  for (const [name, count] of counts) groups.set(name, new Array<Readonly<InstanceRecord>>(count))
+  // `counts` now counts down the records of each service still to be placed.
+  for (const record of records) {
+    const left = counts.get(record.name)!
+    counts.set(record.name, left - 1)
+    groups.get(record.name)![left - 1] = record
+  }
+  return groups
 }
 
 function byId (a: Readonly<InstanceRecord>, b: Readonly<InstanceRecord>): number {
