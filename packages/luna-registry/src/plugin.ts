@@ -1,3 +1,4 @@
+import zlib from 'node:zlib'
 import compress from '@fastify/compress'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
@@ -50,7 +51,10 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     // its own; keeping it here, beside the instance routes, keeps it off that path too.
     await child.register(async (reads: FastifyInstance) => {
       await reads.register(compress, {
-        encodings: ['br', 'gzip'],
+        // Per stream, gzip holds a few hundred KB and brotli several MB at its default window:
+        // gzip when the client takes either, and brotli's window kept to 256 KiB.
+        encodings: ['gzip', 'br'],
+        brotliOptions: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4, [zlib.constants.BROTLI_PARAM_LGWIN]: 18 } },
         threshold: COMPRESS_THRESHOLD,
         // Requests are JSON, never compressed: only answers are.
         globalDecompression: false
