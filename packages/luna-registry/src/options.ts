@@ -36,6 +36,8 @@ export interface LunaEventsOptions {
   keepAlive?: number | string
   /** Bytes a subscriber may leave unread before it is dropped. Default 1 MiB. */
   maxBuffer?: number
+  /** How long a subscriber has to read its snapshot before it is dropped. Default `30s`. */
+  snapshotTimeout?: number | string
 }
 
 export interface LunaRegistrySettings {
@@ -44,7 +46,7 @@ export interface LunaRegistrySettings {
   heartbeatTimeout: number
   evictAfter: number
   sweepInterval: number
-  events: { keepAlive: number, maxBuffer: number }
+  events: { keepAlive: number, maxBuffer: number, snapshotTimeout: number }
   store: RegistryStore
   panel: boolean
   now: () => number
@@ -56,6 +58,7 @@ export const DEFAULT_EVICT_AFTER = 24 * 3_600_000
 export const DEFAULT_SWEEP_INTERVAL = 250
 export const DEFAULT_KEEP_ALIVE = 15_000
 export const DEFAULT_MAX_BUFFER = 1024 * 1024
+export const DEFAULT_SNAPSHOT_TIMEOUT = 30_000
 export const DEFAULT_USERNAME = 'admin'
 
 function fail (option: string, problem: string): never {
@@ -120,6 +123,7 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
   if (events === null || typeof events !== 'object') fail('events', `must be an object, got ${describe(events)}`)
   const keepAlive = duration('events.keepAlive', events.keepAlive, DEFAULT_KEEP_ALIVE, 'positive')
   const maxBuffer = events.maxBuffer ?? DEFAULT_MAX_BUFFER
+  const snapshotTimeout = duration('events.snapshotTimeout', events.snapshotTimeout, DEFAULT_SNAPSHOT_TIMEOUT, 'positive')
   if (!Number.isSafeInteger(maxBuffer) || maxBuffer <= 0) fail('events.maxBuffer', `must be a positive integer number of bytes, got ${describe(maxBuffer)}`)
   if (options.panel !== undefined && typeof options.panel !== 'boolean') {
     fail('panel', `must be a boolean, got ${describe(options.panel)}`)
@@ -133,7 +137,7 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
     heartbeatTimeout,
     evictAfter,
     sweepInterval,
-    events: { keepAlive, maxBuffer },
+    events: { keepAlive, maxBuffer, snapshotTimeout },
     store: normaliseStore(options.store),
     panel: options.panel ?? true,
     now: options.now ?? Date.now

@@ -1,3 +1,5 @@
+import zlib from 'node:zlib'
+import compress from '@fastify/compress'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { protect } from './auth.js'
@@ -5,11 +7,14 @@ import { normaliseOptions, type LunaRegistryOptions } from './options.js'
 import { kBodies, LunaRegistry } from './registry.js'
 import { jsonBodyParser } from './request-body.js'
 import { eventRoutes } from './routes/events.js'
-import { instanceRoutes } from './routes/instances.js'
+import { instanceListRoutes, instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
 import { panelAssets, panelViews } from './panel.js'
 import { errorHandler, notFoundHandler, schemaErrorFormatter, validatorCompiler } from './validation.js'
 import { servicesJson } from './view-json.js'
+
+/** Bytes below which an answer goes out as it is: compressing it would save less than it costs. */
+const COMPRESS_THRESHOLD = 1024
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,22 +52,35 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
     if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)
     await child.register(instanceRoutes, { registry })
+    // The stream writes its own response, so no compression ever holds back an event.
     await child.register(eventRoutes, { registry, ...settings.events })
-    // The view engine adds a hook of its own; keeping it beside, not above, the instance routes
-    // keeps it off the heartbeat path.
-    await child.register(async (services: FastifyInstance) => {
-      // Lists are built field by field, so their schemas document them rather than filter them;
-      // with open-ended objects (metadata, balancerOptions) nested in arrays the schema-compiled
-      // serialiser took 203 ms for the services of 10 000 instances, JSON.stringify 18 ms, and
-      // the views written from their remembered bodies' text take less again.
-      const known = registry[kBodies]
-      const writeView = known.writeView.bind(known)
-      services.setSerializerCompiler(() => (data: unknown) => servicesJson(data, writeView))
-      if (settings.panel) {
-        await panelViews(services, settings.prefix)
-        await services.register(panelAssets)
-      }
-      await services.register(serviceRoutes, { registry, panel: settings.panel })
+    // The reads whose answers can be large: compressed when the client asks for it, away from
+    // the heartbeat path, which gets no compression hook at all. The view engine adds a hook of
+    // its own; keeping it here, beside the instance routes, keeps it off that path too.
+    await child.register(async (reads: FastifyInstance) => {
+      await reads.register(compress, {
+        // A stream holds its compressor's state for as long as its client does not read: brotli
+        // at quality 1 with a 256 KiB window holds as little as gzip does and is the quicker of
+        // the two; at higher qualities and its default window it holds many times more.
+        encodings: ['br', 'gzip'],
+        brotliOptions: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1, [zlib.constants.BROTLI_PARAM_LGWIN]: 18 } },
+        threshold: COMPRESS_THRESHOLD,
+        // Requests are JSON, never compressed: only answers are.
+        globalDecompression: false
+      })
+      await reads.register(instanceListRoutes, { registry })
+      await reads.register(async (services: FastifyInstance) => {
+        // A single service and a pick are written field by field, each view from its
+        // remembered body's text where there is one; lists are streamed by the routes.
+        const known = registry[kBodies]
+        const writeView = known.writeView.bind(known)
+        services.setSerializerCompiler(() => (data: unknown) => servicesJson(data, writeView))
+        if (settings.panel) {
+          await panelViews(services, settings.prefix)
+          await services.register(panelAssets)
+        }
+        await services.register(serviceRoutes, { registry, panel: settings.panel })
+      })
     })
   }, { prefix: settings.prefix })
 }

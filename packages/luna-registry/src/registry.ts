@@ -22,6 +22,28 @@ export interface ServiceFilter {
   status?: ServiceStatus
 }
 
+/** Where a page of a sorted list starts, and how long it is at most; without `limit`, the rest of the list. */
+export interface Page {
+  /** The id (instances) or name (services) after which the page starts. */
+  after?: string | undefined
+  limit?: number | undefined
+}
+
+/**
+ * A page of a list, read once: its items, each made only when it is reached, so a list that is
+ * written out as its reader takes it never holds more than the records it shows.
+ */
+export interface Listing<T> {
+  items: Iterable<T>
+  /** The `after` of the next page (the last item's id or name), when more items follow. */
+  next: string | undefined
+}
+
+/** A service as a list writes it: its figures, then its instances' views, made one at a time. */
+export interface ServiceListing extends Omit<ServiceView, 'instances'> {
+  instances: Iterable<InstanceView>
+}
+
 export interface RegisterOutcome {
   created: boolean
   instance: InstanceView
@@ -48,6 +70,9 @@ export const kRegister = Symbol('luna-registry.register')
 export const kHeartbeat = Symbol('luna-registry.heartbeat')
 /** The bodies the routes accepted, so that a repeated one is not parsed and checked again. */
 export const kBodies = Symbol('luna-registry.bodies')
+// The lists as the routes write them: a page at a time, views made as they are written.
+export const kInstancePage = Symbol('luna-registry.instancePage')
+export const kServicePage = Symbol('luna-registry.servicePage')
 
 type EventFields<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id' | 'time' | 'service' | 'instanceId'> : never
 
@@ -164,23 +189,49 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
 
   /** Instances sorted by id, optionally of one service and with one effective status. */
   async listInstances (filter: InstanceFilter = {}): Promise<InstanceView[]> {
-    const now = this.now()
-    const records = await this.store.list(filter.service === undefined ? {} : { service: filter.service })
-    const views = sortById(records).map((record) => this.view(record, now))
-    return filter.status === undefined ? views : views.filter((view) => view.status === filter.status)
+    return [...(await this[kInstancePage](filter, {})).items]
   }
 
   /** Every service that has instances, sorted by name, each with its instances sorted by id. */
   async listServices (filter: ServiceFilter = {}): Promise<ServiceView[]> {
+    return [...(await this[kServicePage](filter, {})).items].map(materialise)
+  }
+
+  /** A page of `listInstances`: the instances whose id sorts after `page.after`, at most `page.limit`. */
+  async [kInstancePage] (filter: InstanceFilter, page: Page): Promise<Listing<InstanceView>> {
     const now = this.now()
-    const byName = new Map<string, Array<Readonly<InstanceRecord>>>()
-    for (const record of await this.store.list()) {
-      const group = byName.get(record.name)
-      if (group === undefined) byName.set(record.name, [record])
-      else group.push(record)
+    const listed = await this.store.list(filter.service === undefined ? {} : { service: filter.service })
+    // Our own array, sorted in place.
+    const records = filter.status === undefined ? listed.slice() : listed.filter((record) => this.statusOf(record, now) === filter.status)
+    records.sort(byId)
+    const start = page.after === undefined ? 0 : firstAfter(records, page.after, instanceIdOf)
+    const end = page.limit === undefined ? records.length : Math.min(records.length, start + page.limit)
+    const next = end < records.length && end > start ? records[end - 1]!.instanceId : undefined
+    // A page keeps only its own records, not the whole list's.
+    const shown = start === 0 && end === records.length ? records : records.slice(start, end)
+    return { items: this.#views(shown, now), next }
+  }
+
+  /**
+   * A page of `listServices` (of the one service named by `filter.service`, if given): the
+   * services whose name sorts after `page.after`, at most `page.limit`, each built when reached.
+   */
+  async [kServicePage] (filter: ServiceFilter & { service?: string | undefined }, page: Page): Promise<Listing<ServiceListing>> {
+    const now = this.now()
+    const byName = groupByName(await this.store.list(filter.service === undefined ? {} : { service: filter.service }))
+    const names = [...byName.keys()].sort(compare)
+    const matches = (name: string): boolean => filter.status === undefined || this.#serviceStatus(byName.get(name)!, now) === filter.status
+    const shown: string[] = []
+    let i = page.after === undefined ? 0 : firstAfter(names, page.after, (name) => name)
+    for (; i < names.length && (page.limit === undefined || shown.length < page.limit); i++) {
+      if (matches(names[i]!)) shown.push(names[i]!)
     }
-    const services = [...byName.keys()].sort(compare).map((name) => this.serviceView(name, byName.get(name)!, now))
-    return filter.status === undefined ? services : services.filter((service) => service.status === filter.status)
+    let next: string | undefined
+    if (page.limit !== undefined && shown.length > 0) {
+      for (; i < names.length && next === undefined; i++) if (matches(names[i]!)) next = shown.at(-1)
+    }
+    const groups = shown.map((name) => byName.get(name)!)
+    return { items: this.#services(groups, now), next }
   }
 
   async getService (name: string): Promise<ServiceView | undefined> {
@@ -276,16 +327,35 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   }
 
   serviceView (name: string, records: Array<Readonly<InstanceRecord>>, now = this.now()): ServiceView {
-    const instances = sortById(records).map((record) => this.view(record, now))
-    const instancesOnline = instances.filter((instance) => instance.status === 'OK').length
+    return materialise(this.#serviceListing(name, sortById(records), now))
+  }
+
+  /** The views of `records`, in their order, each made when it is reached. */
+  * #views (records: Array<Readonly<InstanceRecord>>, now: number): Generator<InstanceView> {
+    for (const record of records) yield this.view(record, now)
+  }
+
+  /** Each group of records (one service's, ours to sort) as a service, made when it is reached. */
+  * #services (groups: Array<Array<Readonly<InstanceRecord>>>, now: number): Generator<ServiceListing> {
+    for (const records of groups) yield this.#serviceListing(records[0]!.name, records.sort(byId), now)
+  }
+
+  /** A service's figures, and its instances (`records`, sorted by id) as views made when read. */
+  #serviceListing (name: string, records: Array<Readonly<InstanceRecord>>, now: number): ServiceListing {
+    let instancesOnline = 0
+    for (const record of records) if (this.statusOf(record, now) === 'OK') instancesOnline++
     return {
       name,
       description: serviceDescription(records),
       status: instancesOnline > 0 ? 'UP' : 'DOWN',
       instancesOnline,
-      instancesTotal: instances.length,
-      instances
+      instancesTotal: records.length,
+      instances: this.#views(records, now)
     }
+  }
+
+  #serviceStatus (records: Array<Readonly<InstanceRecord>>, now: number): ServiceStatus {
+    return records.some((record) => this.statusOf(record, now) === 'OK') ? 'UP' : 'DOWN'
   }
 
   /** When the effective status last became DOWN: the earlier of reporting DOWN and the deadline. */
@@ -420,8 +490,52 @@ function compare (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
+/**
+ * The records of each service, in arrays of their exact size: a list written to a slow reader
+ * keeps them until it is done, and arrays grown by `push` hold half as much again.
+ */
+function groupByName (records: Array<Readonly<InstanceRecord>>): Map<string, Array<Readonly<InstanceRecord>>> {
+  const counts = new Map<string, number>()
+  for (const record of records) counts.set(record.name, (counts.get(record.name) ?? 0) + 1)
+  const groups = new Map<string, Array<Readonly<InstanceRecord>>>()
+  for (const [name, count] of counts) groups.set(name, new Array<Readonly<InstanceRecord>>(count))
+  // `counts` now counts down the records of each service still to be placed.
+  for (const record of records) {
+    const left = counts.get(record.name)!
+    counts.set(record.name, left - 1)
+    groups.get(record.name)![left - 1] = record
+  }
+  return groups
+}
+
+function byId (a: Readonly<InstanceRecord>, b: Readonly<InstanceRecord>): number {
+  return compare(a.instanceId, b.instanceId)
+}
+
+function instanceIdOf (record: Readonly<InstanceRecord>): string {
+  return record.instanceId
+}
+
 function sortById (records: Array<Readonly<InstanceRecord>>): Array<Readonly<InstanceRecord>> {
-  return records.slice().sort((a, b) => compare(a.instanceId, b.instanceId))
+  return records.slice().sort(byId)
+}
+
+/** The index of the first item of `sorted` whose key sorts after `after`. */
+function firstAfter<T> (sorted: readonly T[], after: string, key: (item: T) => string): number {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (key(sorted[middle]!) <= after) low = middle + 1
+    else high = middle
+  }
+  return low
+}
+
+/** A service listing with its views made, as one literal: every service view has one shape. */
+function materialise (service: ServiceListing): ServiceView {
+  const { name, description, status, instancesOnline, instancesTotal } = service
+  return { name, description, status, instancesOnline, instancesTotal, instances: [...service.instances] }
 }
 
 function sameEntries (a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {

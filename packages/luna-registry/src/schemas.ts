@@ -51,14 +51,26 @@ export const ServiceParamsSchema = Type.Object({
   '*': Type.String({ pattern: SERVICE_PATH_PATTERN })
 })
 
+/** The most items a page of `GET /instances` or `GET /services` may ask for with `limit`. */
+export const MAX_PAGE_LIMIT = 1000
+
+const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT })
+
 export const InstanceQuerySchema = Type.Object({
   service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN })),
-  status: Type.Optional(InstanceStatusSchema)
+  status: Type.Optional(InstanceStatusSchema),
+  limit: Type.Optional(Limit),
+  /** The last instance id of the previous page. */
+  after: Type.Optional(Type.String({ minLength: 1, maxLength: 512 }))
 })
 
 export const ServiceQuerySchema = Type.Object({
-  status: Type.Optional(ServiceStatusSchema)
+  status: Type.Optional(ServiceStatusSchema),
+  limit: Type.Optional(Limit),
+  /** The last service name of the previous page. */
+  after: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN }))
 })
+export type ServiceQuery = Static<typeof ServiceQuerySchema>
 
 export const EventsQuerySchema = Type.Object({
   service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN }))

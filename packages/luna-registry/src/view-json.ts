@@ -1,3 +1,4 @@
+import type { ServiceListing } from './registry.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 import type { BalancerOptions } from './store.js'
 
@@ -79,23 +80,67 @@ export function viewJson (view: InstanceView, info: InfoJson = infoParts(view.in
   return json + '}'
 }
 
-function serviceJson (service: ServiceView, writeView: (view: InstanceView) => string): string {
+/** A service's JSON up to the opening bracket of its instances. */
+function serviceHead (service: Omit<ServiceView, 'instances'>): string {
   return '{"name":' + JSON.stringify(service.name) + ',"description":' + JSON.stringify(service.description) +
     ',"status":' + JSON.stringify(service.status) + ',"instancesOnline":' + String(service.instancesOnline) +
-    ',"instancesTotal":' + String(service.instancesTotal) + ',"instances":[' + service.instances.map(writeView).join(',') + ']}'
+    ',"instancesTotal":' + String(service.instancesTotal) + ',"instances":['
+}
+
+function serviceJson (service: ServiceView, writeView: (view: InstanceView) => string): string {
+  return serviceHead(service) + service.instances.map(writeView).join(',') + ']}'
 }
 
 /**
- * The JSON of what the service routes answer: a list of services, one service, or one instance
- * (a pick), each field in the schema's order, every view written by `writeView` (from the text
- * kept with a remembered body where there is one); anything else, errors included, as
- * `JSON.stringify` writes it.
+ * The JSON of what the service routes answer but lists (those are written by `serviceListJson`):
+ * one service, or one instance (a pick), each field in the schema's order, every view written by
+ * `writeView` (from the text kept with a remembered body where there is one); anything else,
+ * errors included, as `JSON.stringify` writes it.
  */
 export function servicesJson (data: unknown, writeView: (view: InstanceView) => string): string {
-  if (Array.isArray(data)) return '[' + (data as ServiceView[]).map((service) => serviceJson(service, writeView)).join(',') + ']'
-  if (typeof data === 'object' && data !== null) {
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
     if ('instances' in data) return serviceJson(data as ServiceView, writeView)
     if ('instanceId' in data) return writeView(data as InstanceView)
   }
   return JSON.stringify(data)
+}
+
+/**
+ * The JSON of a list of instance views, the same characters as `JSON.stringify(views)`, in
+ * pieces of at least `size` characters (the last one may be shorter): a list is written as fast
+ * as its reader takes it, never all at once.
+ */
+export function * instanceListJson (views: Iterable<InstanceView>, writeView: (view: InstanceView) => string, size: number): Generator<string, void, undefined> {
+  let piece = '['
+  let first = true
+  for (const view of views) {
+    piece += first ? writeView(view) : ',' + writeView(view)
+    first = false
+    if (piece.length >= size) {
+      yield piece
+      piece = ''
+    }
+  }
+  yield piece + ']'
+}
+
+/** The same for a list of services, a service's instances cut into pieces like any other views. */
+export function * serviceListJson (services: Iterable<ServiceListing>, writeView: (view: InstanceView) => string, size: number): Generator<string, void, undefined> {
+  let piece = '['
+  let firstService = true
+  for (const service of services) {
+    piece += firstService ? serviceHead(service) : ',' + serviceHead(service)
+    firstService = false
+    let first = true
+    for (const view of service.instances) {
+      piece += first ? writeView(view) : ',' + writeView(view)
+      first = false
+      if (piece.length >= size) {
+        yield piece
+        piece = ''
+      }
+    }
+    piece += ']}'
+  }
+  yield piece + ']'
 }

@@ -1,9 +1,9 @@
-import { connect } from 'node:net'
-import type { AddressInfo } from 'node:net'
+import { request, type IncomingMessage, type ServerResponse } from 'node:http'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
 import lunaRegistry, { type LunaRegistryOptions } from '../src/index.js'
-import { AUTH, PREFIX, info } from './helpers.js'
+import { AUTH, PREFIX, fill, info } from './helpers.js'
 import { EventStream } from './sse-client.js'
 
 interface Server { app: FastifyInstance, base: string }
@@ -176,6 +176,7 @@ t.test('a subscriber that does not read is dropped, not buffered for without bou
   t.equal(ended, true, 'its connection is closed')
   const status = await fetch(`${base}/services`, { headers: AUTH })
   t.equal(status.status, 200, 'the registry carries on')
+  t.match(await status.json(), [{ name: 'orders', instancesTotal: 50 }])
 })
 
 t.test('a snapshot larger than maxBuffer is delivered, not mistaken for a slow reader', async (t) => {
@@ -189,4 +190,95 @@ t.test('a snapshot larger than maxBuffer is delivered, not mistaken for a slow r
   t.equal((snapshot.data as Array<{ instancesTotal: number }>)[0]?.instancesTotal, 200, 'all 200 instances, about 150 KB')
   await app.lunaRegistry.register('orders:late:1', info('orders') as never)
   t.match(await stream.next(), { event: 'registered', data: { instanceId: 'orders:late:1' } }, 'and the stream goes on')
+})
+
+t.test('HEAD /events answers the headers of a stream at once, and subscribes nobody', async (t) => {
+  const { app, base } = await listen(t)
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(`${base}/events`, { method: 'HEAD', headers: AUTH, timeout: 3000 }, resolve)
+    req.on('timeout', () => req.destroy(new Error('HEAD /events did not answer within 3 s')))
+    req.on('error', reject)
+    req.end()
+  })
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /^text\/event-stream/)
+  t.equal(response.headers['cache-control'], 'no-cache, no-transform')
+  response.resume()
+  await new Promise((resolve) => response.once('end', resolve))
+  t.equal(app.lunaRegistry.listenerCount('event'), 0, 'no subscriber left behind')
+  const anonymous = await fetch(`${base}/events`, { method: 'HEAD' })
+  t.equal(anonymous.status, 401, 'behind the same auth')
+})
+
+/** The server's side of every request, as Node hands it over. */
+function responses (app: FastifyInstance): ServerResponse[] {
+  const seen: ServerResponse[] = []
+  app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => seen.push(response))
+  return seen
+}
+
+async function until (condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  return condition()
+}
+
+/** A raw client that asks for the stream and then never reads a byte. */
+function stalledSubscriber (t: Tap, base: string): Socket {
+  const socket = connect(Number(new URL(base).port), '127.0.0.1')
+  socket.pause()
+  socket.write(`GET ${PREFIX}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTH.authorization}\r\nAccept: text/event-stream\r\n\r\n`)
+  t.teardown(() => socket.destroy())
+  return socket
+}
+
+t.test('a subscriber that does not read a large snapshot is dropped once its time is up', async (t) => {
+  const app = Fastify()
+  const seen = responses(app)
+  await app.register(lunaRegistry, { events: { snapshotTimeout: 300 } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}${PREFIX}`
+  // Far more than the kernel's socket buffers take from a client that does not read.
+  await fill(app.lunaRegistry, 1200, 40, 20_000)
+  stalledSubscriber(t, base)
+  t.ok(await until(() => app.lunaRegistry.listenerCount('event') === 1, 3000), 'subscribed')
+  const started = Date.now()
+  t.ok(await until(() => app.lunaRegistry.listenerCount('event') === 0, 5000), `dropped after ${Date.now() - started} ms`)
+  const response = seen[0]!
+  t.ok(response.destroyed, 'its connection is closed')
+  t.ok((response.socket?.bytesWritten ?? 0) < 20e6, 'before the snapshot was made whole')
+  const status = await fetch(`${base}/services?limit=1`, { headers: AUTH })
+  t.equal(status.status, 200, 'the registry carries on')
+  t.equal((await status.json() as unknown[]).length, 1)
+})
+
+t.test('events that arrive while a snapshot is unread count against maxBuffer', async (t) => {
+  const { app, base } = await listen(t, { events: { maxBuffer: 64 * 1024, snapshotTimeout: '1m' } })
+  await fill(app.lunaRegistry, 1200, 40, 20_000)
+  stalledSubscriber(t, base)
+  t.ok(await until(() => app.lunaRegistry.listenerCount('event') === 1, 3000), 'subscribed')
+  const description = 'x'.repeat(1000)
+  let writes = 0
+  while (app.lunaRegistry.listenerCount('event') > 0 && writes < 2000) {
+    await app.lunaRegistry.register(`late:h${writes % 50}:1`, info('late', { description: `${writes}${description}` }) as never)
+    writes++
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.equal(app.lunaRegistry.listenerCount('event'), 0, `dropped after ${writes} events`)
+  t.ok(writes < 200, 'once they passed maxBuffer, not at the snapshot deadline')
+})
+
+t.test('a subscriber that reads gets a snapshot of many pieces whole, then the events that came meanwhile', async (t) => {
+  const { app, base } = await listen(t, { events: { maxBuffer: 16 * 1024 } })
+  await fill(app.lunaRegistry, 300, 7, 2000)
+  const stream = await EventStream.open(`${base}/events`, AUTH)
+  t.teardown(() => stream.close())
+  // The snapshot was taken before the stream's headers were sent.
+  const expected = JSON.parse(JSON.stringify(await app.lunaRegistry.listServices()))
+  await app.lunaRegistry.register('late:h:1', info('late') as never)
+  const snapshot = await stream.next()
+  t.equal(snapshot.event, 'snapshot')
+  t.same(snapshot.data, expected)
+  t.match(await stream.next(), { event: 'registered', data: { instanceId: 'late:h:1' } })
 })

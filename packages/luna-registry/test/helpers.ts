@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import lunaRegistry, { MemoryStore, STORE_METHODS, type LunaRegistryOptions, type RegistryStore } from '../src/index.js'
+import lunaRegistry, { MemoryStore, STORE_METHODS, type LunaRegistry, type LunaRegistryOptions, type RegistryStore } from '../src/index.js'
 
 export const PREFIX = '/registry/v1'
 export const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
@@ -41,4 +41,18 @@ export function wrapStore (overrides: Partial<RegistryStore> = {}, inner: Regist
   const store = Object.fromEntries(STORE_METHODS.map((method) =>
     [method, (...args: unknown[]) => (inner[method] as (...a: unknown[]) => unknown)(...args)]))
   return { ...store, ...overrides } as unknown as RegistryStore
+}
+
+/**
+ * Registers `count` instances in process, spread over `services` services named `svc-0`, `svc-1`,
+ * …, with ids `svc-{n}:h-{i}:8000`; with `viewBytes`, each instance's metadata makes its view
+ * about that many bytes of JSON.
+ */
+export async function fill (registry: LunaRegistry, count: number, services: number, viewBytes = 0): Promise<void> {
+  const keys = Math.min(64, Math.ceil(viewBytes / 500))
+  for (let i = 0; i < count; i++) {
+    const name = `svc-${i % services}`
+    const metadata = Object.fromEntries(Array.from({ length: keys }, (_, k) => [`key-${k}`, `${i}-${k}-`.padEnd(480, 'm')]))
+    await registry.register(`${name}:h-${i}:8000`, info(name, { description: `instance ${i}`, metadata }) as never)
+  }
 }

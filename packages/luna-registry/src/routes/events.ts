@@ -2,7 +2,9 @@ import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { RegistryEvent } from '../events.js'
-import type { LunaRegistry } from '../registry.js'
+import { drained, nextTurn, PIECE_SIZE } from '../json-stream.js'
+import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
+import { serviceListJson } from '../view-json.js'
 import { EventsQuerySchema } from '../schemas.js'
 
 export interface EventRoutesOptions {
@@ -11,10 +13,19 @@ export interface EventRoutesOptions {
   keepAlive: number
   /** Unread bytes after which a subscriber is dropped. */
   maxBuffer: number
+  /** Milliseconds a subscriber has to read its snapshot before it is dropped. */
+  snapshotTimeout: number
 }
 
 function frame (type: string, id: number, data: unknown): string {
   return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no'
 }
 
 /**
@@ -24,26 +35,31 @@ function frame (type: string, id: number, data: unknown): string {
 interface Subscriber {
   res: ServerResponse
   service: string | undefined
-  /** Events that arrived while the snapshot was read; `undefined` once it is sent. */
-  queued: RegistryEvent[] | undefined
-  /** Bytes of the snapshot still unread: a large registry's snapshot is not a slow reader. */
-  allowance: number
+  /** The frames of the events that arrived while the snapshot was written; `undefined` once it is. */
+  queued: string[] | undefined
+  /** Their bytes: they count against `maxBuffer` as unread bytes do. */
+  queuedBytes: number
   /** Set when a resync came while the first snapshot was read: that one may be out of date. */
   stale?: boolean
 }
 
-export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer }) => {
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer, snapshotTimeout }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const subscribers = new Set<Subscriber>()
+  const known = registry[kBodies]
+  const writeView = known.writeView.bind(known)
+
+  const drop = ({ res }: Subscriber, why: string, unread: number): void => {
+    fastify.log.warn({ unread }, `luna-registry: dropping an event subscriber that ${why}`)
+    res.destroy()
+  }
 
   // A slow reader is dropped rather than buffered for without bound.
-  const send = ({ res, allowance }: Subscriber, chunk: string): void => {
+  const send = (subscriber: Subscriber, chunk: string): void => {
+    const { res } = subscriber
     if (res.destroyed) return
     res.write(chunk)
-    if (res.writableLength > maxBuffer + allowance) {
-      fastify.log.warn({ unread: res.writableLength }, 'luna-registry: dropping an event subscriber that does not keep up')
-      res.destroy()
-    }
+    if (res.writableLength > maxBuffer) drop(subscriber, 'does not keep up', res.writableLength)
   }
 
   // One listener for every subscriber, and each event serialised once however many there are.
@@ -52,8 +68,14 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     let chunk: string | undefined
     for (const subscriber of subscribers) {
       if (subscriber.service !== undefined && subscriber.service !== event.service) continue
-      if (subscriber.queued !== undefined) subscriber.queued.push(event)
-      else send(subscriber, chunk ??= frame(event.type, event.id, event))
+      chunk ??= frame(event.type, event.id, event)
+      if (subscriber.queued === undefined) {
+        send(subscriber, chunk)
+        continue
+      }
+      subscriber.queued.push(chunk)
+      subscriber.queuedBytes += Buffer.byteLength(chunk)
+      if (subscriber.queuedBytes > maxBuffer) drop(subscriber, 'does not read its snapshot while events arrive', subscriber.queuedBytes)
     }
   }
   const join = (subscriber: Subscriber): void => {
@@ -62,6 +84,49 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   }
   const leave = (subscriber: Subscriber): void => {
     if (subscribers.delete(subscriber) && subscribers.size === 0) registry.off('event', onEvent)
+  }
+
+  const timer = setInterval(() => {
+    // A stream still writing its snapshot is not idle, and a comment would cut the snapshot.
+    for (const subscriber of subscribers) if (subscriber.queued === undefined) send(subscriber, ': keep-alive\n\n')
+  }, keepAlive).unref()
+
+  // Streams never end by themselves: end them, or the server would wait for them when closing.
+  fastify.addHook('preClose', async () => {
+    clearInterval(timer)
+    registry.off('resync', resync)
+    for (const subscriber of subscribers) {
+      subscriber.res.end()
+      leave(subscriber)
+    }
+  })
+
+  /**
+   * Writes the snapshot as the subscriber reads it, a piece at a time, and then what arrived
+   * meanwhile. A subscriber that has not read it all within `snapshotTimeout` is dropped: the
+   * snapshot of a large registry is many megabytes, and the server holds none of it for a
+   * reader that does not read.
+   */
+  const writeSnapshot = async (subscriber: Subscriber, head: string, pieces: Iterable<string>): Promise<void> => {
+    const { res } = subscriber
+    const deadline = setTimeout(() => drop(subscriber, 'did not read its snapshot in time', res.writableLength), snapshotTimeout).unref()
+    try {
+      let piece = head
+      for (const next of pieces) {
+        if (res.writableEnded || res.destroyed) return
+        // As a list's stream does: none made ahead of the socket, and a turn for each.
+        if (!res.write(piece)) await drained(res)
+        await nextTurn()
+        piece = next
+      }
+      if (res.writableEnded || res.destroyed) return
+      res.write(piece + '\n\n')
+    } finally {
+      clearTimeout(deadline)
+    }
+    const queued = subscriber.queued!
+    subscriber.queued = undefined
+    for (const chunk of queued) send(subscriber, chunk)
   }
 
   // The shared store may have lost events or data: every subscriber gets a fresh snapshot, read
@@ -87,6 +152,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     for (const subscriber of subscribers) {
       if (subscriber.queued === undefined) {
         subscriber.queued = []
+        subscriber.queuedBytes = 0
         subscriber.stale = false
         live.push(subscriber)
       } else {
@@ -97,7 +163,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     const snapshotId = registry.lastEventId
     let services
     try {
-      services = await registry.listServices()
+      // Walked once per subscriber: a list, not the listing's one-pass iterable.
+      services = [...(await registry[kServicePage]({}, {})).items]
     } catch (error) {
       // Events already sent would stay unrepaired: end the streams, and their clients reconnect to
       // a snapshot of their own (or a 503 while the store is away).
@@ -108,51 +175,32 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       }
       return
     }
-    let whole: string | undefined
-    for (const subscriber of live) {
-      if (!subscribers.has(subscriber)) continue
-      const { res, service } = subscriber
-      const snapshot = service === undefined
-        ? whole ??= frame('snapshot', snapshotId, services)
-        : frame('snapshot', snapshotId, services.filter((view) => view.name === service))
-      // Added to what an earlier snapshot may still have unread; only a write that filled the
-      // buffer is followed by a drain.
-      subscriber.allowance += Buffer.byteLength(snapshot)
-      send(subscriber, snapshot)
-      if (res.writableNeedDrain) res.once('drain', () => { subscriber.allowance = 0 })
-      else subscriber.allowance = 0
-      for (const event of subscriber.queued!) send(subscriber, frame(event.type, event.id, event))
-      subscriber.queued = undefined
-    }
+    const head = `id: ${snapshotId}\nevent: snapshot\ndata: `
+    await Promise.all(live.filter((subscriber) => subscribers.has(subscriber)).map(async (subscriber) => {
+      const items = subscriber.service === undefined ? services : services.filter((view) => view.name === subscriber.service)
+      await writeSnapshot(subscriber, head, serviceListJson(items, writeView, PIECE_SIZE))
+    }))
   }
   registry.on('resync', resync)
-
-  const timer = setInterval(() => {
-    for (const subscriber of subscribers) send(subscriber, ': keep-alive\n\n')
-  }, keepAlive).unref()
-
-  // Streams never end by themselves: end them, or the server would wait for them when closing.
-  fastify.addHook('preClose', async () => {
-    clearInterval(timer)
-    registry.off('resync', resync)
-    for (const subscriber of subscribers) {
-      subscriber.res.end()
-      leave(subscriber)
-    }
-  })
 
   app.get('/events', { schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
     const { service } = request.query
     const res = reply.raw
+    // The headers of a stream, and no stream: nobody would read it.
+    if (request.method === 'HEAD') {
+      reply.hijack()
+      res.writeHead(200, STREAM_HEADERS)
+      res.end()
+      return
+    }
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
-    const subscriber: Subscriber = { res, service, queued: [], allowance: 0 }
+    const subscriber: Subscriber = { res, service, queued: [], queuedBytes: 0 }
     join(subscriber)
     const snapshotId = registry.lastEventId
     let services
     try {
-      services = service === undefined
-        ? await registry.listServices()
-        : [await registry.getService(service)].filter((view) => view !== undefined)
+      await nextTurn()
+      services = await registry[kServicePage]({ service }, {})
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.
       leave(subscriber)
@@ -162,18 +210,9 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     reply.hijack()
     if (res.destroyed) return leave(subscriber)
     res.on('close', () => leave(subscriber))
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no'
-    })
-    const snapshot = `retry: 2000\n${frame('snapshot', snapshotId, services)}`
-    subscriber.allowance = Buffer.byteLength(snapshot)
-    res.once('drain', () => { subscriber.allowance = 0 })
-    send(subscriber, snapshot)
-    for (const event of subscriber.queued!) send(subscriber, frame(event.type, event.id, event))
-    subscriber.queued = undefined
+    res.writeHead(200, STREAM_HEADERS)
+    const head = `retry: 2000\nid: ${snapshotId}\nevent: snapshot\ndata: `
+    await writeSnapshot(subscriber, head, serviceListJson(services.items, writeView, PIECE_SIZE))
     if (subscriber.stale === true) resync()
   })
 }

@@ -4,10 +4,12 @@ import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
 import { validatorCompiler, wildcardNamed } from '../validation.js'
-import { plainJson } from '../view-json.js'
+import { instanceListJson, plainJson } from '../view-json.js'
+import { nextTurn, PIECE_SIZE } from '../json-stream.js'
+import { sendList } from './lists.js'
 import { bodyDigest } from '../known-bodies.js'
 import { bodyBytes, checkedJsonParser } from '../request-body.js'
-import { kBodies, kHeartbeat, kRegister, type LunaRegistry } from '../registry.js'
+import { kBodies, kHeartbeat, kInstancePage, kRegister, type LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
   ErrorResponses,
@@ -132,10 +134,25 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
     return instance
   })
+}
+
+/**
+ * `GET /instances`, apart from the routes above: it is registered where responses may be
+ * compressed, which the heartbeat path has no use for.
+ */
+export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const known = registry[kBodies]
+  const writeView = known.writeView.bind(known)
 
   app.get('/instances', {
-    // A list of open-ended views: JSON.stringify beats the schema-compiled serialiser here.
-    serializerCompiler: () => plainJson,
+    // The list is streamed; the schema documents it.
     schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
-  }, async (request) => await registry.listInstances(request.query))
+  }, async (request, reply) => {
+    const { service, status, limit, after } = request.query
+    // Reading and sorting a large registry takes a turn of its own.
+    await nextTurn()
+    const page = await registry[kInstancePage]({ service, status }, { after, limit })
+    return await sendList(request, reply, page.next, instanceListJson(page.items, writeView, PIECE_SIZE))
+  })
 }

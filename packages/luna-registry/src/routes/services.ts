@@ -4,7 +4,10 @@ import { Type } from 'typebox'
 import { ServiceNotFoundError } from '../errors.js'
 import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
-import type { LunaRegistry, ServiceFilter } from '../registry.js'
+import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
+import { nextTurn, PIECE_SIZE } from '../json-stream.js'
+import { serviceListJson } from '../view-json.js'
+import { sendList } from './lists.js'
 import {
   ErrorResponses,
   InstanceViewSchema,
@@ -13,6 +16,7 @@ import {
   ServiceQuerySchema,
   ServiceViewSchema,
   type InstanceView,
+  type ServiceQuery,
   type ServiceView
 } from '../schemas.js'
 import { wildcardNamed } from '../validation.js'
@@ -24,6 +28,8 @@ export interface ServiceRoutesOptions {
 
 export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fastify, { registry, panel }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const known = registry[kBodies]
+  const writeView = known.writeView.bind(known)
   // The same URL answers HTML or JSON by the Accept header: caches must keep them apart.
   const wantsPanel = (request: FastifyRequest, reply: FastifyReply): boolean => {
     if (!panel) return false
@@ -31,10 +37,17 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     return prefersHtml(request.headers.accept)
   }
 
-  const list = async (request: FastifyRequest, reply: FastifyReply, filter: ServiceFilter): Promise<ServiceView[] | undefined> => {
-    if (!wantsPanel(request, reply)) return await registry.listServices(filter)
-    // The overview shows no instances, so it reads the figures without building their views.
-    await renderOverview(reply, registry, filter)
+  const list = async (request: FastifyRequest, reply: FastifyReply, query: ServiceQuery): Promise<undefined> => {
+    const { status, limit, after } = query
+    if (wantsPanel(request, reply)) {
+      // The overview shows no instances, so it reads the figures without building their views.
+      await renderOverview(reply, registry, { status })
+      return
+    }
+    // Reading and grouping a large registry takes a turn of its own.
+    await nextTurn()
+    const page = await registry[kServicePage]({ status }, { after, limit })
+    await sendList(request, reply, page.next, serviceListJson(page.items, writeView, PIECE_SIZE))
   }
 
   const one = async (request: FastifyRequest, reply: FastifyReply, name: string): Promise<ServiceView | undefined> => {
@@ -62,7 +75,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
       querystring: ServiceQuerySchema,
       response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema, InstanceViewSchema]), ...ErrorResponses }
     }
-  }, async (request, reply): Promise<ServiceView[] | ServiceView | InstanceView | undefined> => {
+  }, async (request, reply): Promise<ServiceView | InstanceView | undefined> => {
     const path = request.params['*']
     if (path === '') return await list(request, reply, request.query)
     if (path.endsWith('/pick')) return await registry.pick(path.slice(0, -'/pick'.length))
