@@ -4,6 +4,7 @@ import * as testing from '../src/testing/store-contract.js'
 
 t.test('the package exports exactly its public surface', async (t) => {
   t.same(Object.keys(luna).sort(), [
+    'BALANCER_KINDS',
     'BALANCER_OPTIONS_MAX_DEPTH',
     'DEFAULT_EVICT_AFTER',
     'DEFAULT_HEARTBEAT_TIMEOUT',
@@ -41,6 +42,8 @@ t.test('the package exports exactly its public surface', async (t) => {
     'ServiceViewSchema',
     'StoreUnavailableError',
     'UnauthorizedError',
+    'balancerKind',
+    'createBalancer',
     'default',
     'formatDuration',
     'isHostname',
