@@ -53,7 +53,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     schema: { querystring: ServiceQuerySchema, response: { 200: ServiceListSchema, ...ErrorResponses } }
   }, async (request, reply) => await list(request, reply, request.query))
 
-  // One wildcard serves `/services/`, `/services/{name}` and `/services/{name}/pick`: names may
+  // One wildcard serves `/services/`, `/services/json`, `/services/{name}` and `/services/{name}/pick`: names may
   // be longer than the router's maxParamLength (100), which a `:name` param would turn into 404s.
   app.get('/services/*', {
     schemaErrorFormatter: wildcardNamed('name'),
@@ -65,6 +65,9 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   }, async (request, reply): Promise<ServiceView[] | ServiceView | InstanceView | undefined> => {
     const path = request.params['*']
     if (path === '') return await list(request, reply, request.query)
+    // The original Luna's address for the list: JSON whatever the Accept header. A service
+    // named `json` is still read at `/services/json/pick`, and in the list.
+    if (path === 'json') return await registry.listServices(request.query)
     if (path.endsWith('/pick')) return await registry.pick(path.slice(0, -'/pick'.length))
     return await one(request, reply, path)
   })
