@@ -1,0 +1,120 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Balancer } from 'luna-registry'
+import { Attempts, classify, type Failure } from './attempts.js'
+import { attemptBody, type BodyState } from './body.js'
+import type { CoolDown } from './cool-down.js'
+import { kTrailers } from './dispatcher.js'
+import { BadGatewayError, BodyTooLargeError, GatewayTimeoutError, InvalidPathError } from './errors.js'
+import { clientResponseHeaders, declaredTrailers, upstreamRequestHeaders, type ForwardingOptions } from './headers.js'
+import type { Routable } from './routing-table.js'
+import { upstreamUrl, type GatewayTarget } from './target-path.js'
+
+/** What every forwarded request shares. */
+export interface Forwarder {
+  balancer: Balancer
+  coolDown: CoolDown
+  forwarding: ForwardingOptions
+  attempts: number
+  timeout: number
+  bodyLimit: number
+}
+
+// Methods a client may send twice (RFC 9110 9.2.2): a timed-out one may go to another instance.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE', 'PROPFIND', 'SEARCH', 'QUERY'])
+
+/** The cause's own words, for a 502's message: `connect ECONNREFUSED 10.0.0.7:8080`. */
+function reason (error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return reason(error.errors[0])
+  if (error instanceof Error) return error.message !== '' ? error.message : String((error as { code?: unknown }).code ?? error.name)
+  return String(error)
+}
+
+/**
+ * Whether a failed attempt may be repeated on another instance: only when its body was not read
+ * (nothing of it reached an instance, so it can still be sent whole). A refused or broken
+ * connection counts as a request that was not handled, whatever the method; a timeout only for
+ * the methods a client may send twice.
+ */
+function retryable (failure: Failure, method: string, body: BodyState): boolean {
+  if (body.read) return false
+  return failure === 'connect' || failure === 'reset' || (failure === 'timeout' && IDEMPOTENT.has(method))
+}
+
+/**
+ * Forwards the request through @fastify/reply-from to one of `candidates`, then, on a failure
+ * before any response byte, to another, at most `attempts` in all; finally answers
+ * `502 FST_LUNA_BAD_GATEWAY` or `504 FST_LUNA_GATEWAY_TIMEOUT`. An instance that cannot be
+ * connected to cools down.
+ */
+export function forward (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, target: GatewayTarget, candidates: readonly Routable[]): void {
+  const attempts = new Attempts(target.service, candidates, forwarder.balancer, forwarder.coolDown, forwarder.attempts)
+  // The '*' parser hands the body over unread, as a stream; requests without one have none.
+  const source = request.body as Readable | undefined
+  const rewriteRequestHeaders = (_request: unknown, headers: IncomingHttpHeaders): IncomingHttpHeaders =>
+    upstreamRequestHeaders(request, headers, forwarder.forwarding)
+
+  const send = (instance: Routable): void => {
+    const body: BodyState = { read: false }
+    if (source !== undefined) request.body = attemptBody(source, forwarder.bodyLimit, body)
+    let trailers: string[] = []
+    try {
+      reply.from(upstreamUrl(instance.url, target.rest), {
+        rewriteRequestHeaders,
+        rewriteHeaders (headers) {
+          trailers = declaredTrailers(headers as IncomingHttpHeaders)
+          return clientResponseHeaders(headers as IncomingHttpHeaders)
+        },
+        onResponse (_request, _reply, response) {
+          if (trailers.length > 0) relayTrailers(reply, response.stream, trailers)
+          reply.send(response.stream)
+        },
+        onError (_reply, { error }) {
+          failed(instance, body, (error as { cause?: unknown }).cause ?? error)
+        }
+      })
+    } catch (error) {
+      // reply-from checks the URL again and refuses some our checks let through; a 400 either way.
+      const status = (error as { statusCode?: unknown }).statusCode
+      reply.send(status === 400 ? new InvalidPathError(reason(error)) : new BadGatewayError(target.service, reason(error)))
+    }
+  }
+
+  const failed = (instance: Routable, body: BodyState, cause: unknown): void => {
+    if ((cause as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      reply.send(new BodyTooLargeError(forwarder.bodyLimit))
+      return
+    }
+    const failure = classify(cause)
+    if (failure === 'connect') forwarder.coolDown.fail(instance.instanceId)
+    request.log.info({ instanceId: instance.instanceId, failure, err: cause }, 'luna-gateway: an attempt failed')
+    const next = retryable(failure, request.method, body) ? attempts.next(failure === 'reset') : undefined
+    if (next !== undefined) {
+      send(next)
+      return
+    }
+    reply.send(failure === 'timeout'
+      ? new GatewayTimeoutError(target.service, forwarder.timeout)
+      : new BadGatewayError(target.service, reason(cause)))
+  }
+
+  send(attempts.next()!)
+}
+
+/** The trailers the upstream declared, sent after its body once it has ended. */
+function relayTrailers (reply: FastifyReply, stream: unknown, names: string[]): void {
+  const received = (): Record<string, string> | undefined => (stream as Record<symbol, Record<string, string> | undefined>)[kTrailers]
+  for (const name of names) {
+    try {
+      reply.trailer(name, async () => {
+        const value = received()?.[name]
+        // A declared trailer that never came is left out (Fastify logs it at debug).
+        if (value === undefined) throw new Error(`the upstream declared the trailer "${name}" but did not send it`)
+        return value
+      })
+    } catch {
+      // A name Fastify refuses as a trailer (content-length and the like) is not relayed.
+    }
+  }
+}
