@@ -31,7 +31,8 @@ export function createDispatcher (settings: DispatcherSettings): GatewayDispatch
   return {
     request (options, callback) {
       agent.request(options, (error, data) => {
-        if (error === null) (data.body as unknown as Record<symbol, unknown>)[kTrailers] = data.trailers
+        // Only a response that declares trailers gets them relayed: the others are left as they are.
+        if (error === null && data.headers['trailer'] !== undefined) (data.body as unknown as Record<symbol, unknown>)[kTrailers] = data.trailers
         callback(error, data)
       })
     },

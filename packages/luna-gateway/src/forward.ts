@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReplyFromHooks } from '@fastify/reply-from'
 import type { Balancer } from 'luna-registry'
 import { Attempts, classify, type Failure } from './attempts.js'
 import { attemptBody, type BodyState } from './body.js'
@@ -12,7 +13,7 @@ import type { Routable } from './routing-table.js'
 import { upstreamUrl, type GatewayTarget } from './target-path.js'
 
 /** What every forwarded request shares. */
-export interface Forwarder {
+export interface ForwarderSettings {
   balancer: Balancer
   coolDown: CoolDown
   forwarding: ForwardingOptions
@@ -20,6 +21,19 @@ export interface Forwarder {
   timeout: number
   bodyLimit: number
 }
+
+/** One request on its way: where it goes, what it tried. */
+interface Exchange {
+  target: GatewayTarget
+  attempts: Attempts
+  /** The body as the client sends it, unread; `undefined` for a request without one. */
+  source: Readable | undefined
+  instance: Routable
+  body: BodyState
+}
+
+const kExchange = Symbol('luna-gateway.exchange')
+type WithExchange = FastifyRequest & { [kExchange]?: Exchange }
 
 // Methods a client may send twice (RFC 9110 9.2.2): a timed-out one may go to another instance.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE', 'PROPFIND', 'SEARCH', 'QUERY'])
@@ -42,66 +56,6 @@ function retryable (failure: Failure, method: string, body: BodyState): boolean 
   return failure === 'connect' || failure === 'reset' || (failure === 'timeout' && IDEMPOTENT.has(method))
 }
 
-/**
- * Forwards the request through @fastify/reply-from to one of `candidates`, then, on a failure
- * before any response byte, to another, at most `attempts` in all; finally answers
- * `502 FST_LUNA_BAD_GATEWAY` or `504 FST_LUNA_GATEWAY_TIMEOUT`. An instance that cannot be
- * connected to cools down.
- */
-export function forward (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, target: GatewayTarget, candidates: readonly Routable[]): void {
-  const attempts = new Attempts(target.service, candidates, forwarder.balancer, forwarder.coolDown, forwarder.attempts)
-  // The '*' parser hands the body over unread, as a stream; requests without one have none.
-  const source = request.body as Readable | undefined
-  const rewriteRequestHeaders = (_request: unknown, headers: IncomingHttpHeaders): IncomingHttpHeaders =>
-    upstreamRequestHeaders(request, headers, forwarder.forwarding)
-
-  const send = (instance: Routable): void => {
-    const body: BodyState = { read: false }
-    if (source !== undefined) request.body = attemptBody(source, forwarder.bodyLimit, body)
-    let trailers: string[] = []
-    try {
-      reply.from(upstreamUrl(instance.url, target.rest), {
-        rewriteRequestHeaders,
-        rewriteHeaders (headers) {
-          trailers = declaredTrailers(headers as IncomingHttpHeaders)
-          return clientResponseHeaders(headers as IncomingHttpHeaders)
-        },
-        onResponse (_request, _reply, response) {
-          if (trailers.length > 0) relayTrailers(reply, response.stream, trailers)
-          reply.send(response.stream)
-        },
-        onError (_reply, { error }) {
-          failed(instance, body, (error as { cause?: unknown }).cause ?? error)
-        }
-      })
-    } catch (error) {
-      // reply-from checks the URL again and refuses some our checks let through; a 400 either way.
-      const status = (error as { statusCode?: unknown }).statusCode
-      reply.send(status === 400 ? new InvalidPathError(reason(error)) : new BadGatewayError(target.service, reason(error)))
-    }
-  }
-
-  const failed = (instance: Routable, body: BodyState, cause: unknown): void => {
-    if ((cause as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      reply.send(new BodyTooLargeError(forwarder.bodyLimit))
-      return
-    }
-    const failure = classify(cause)
-    if (failure === 'connect') forwarder.coolDown.fail(instance.instanceId)
-    request.log.info({ instanceId: instance.instanceId, failure, err: cause }, 'luna-gateway: an attempt failed')
-    const next = retryable(failure, request.method, body) ? attempts.next(failure === 'reset') : undefined
-    if (next !== undefined) {
-      send(next)
-      return
-    }
-    reply.send(failure === 'timeout'
-      ? new GatewayTimeoutError(target.service, forwarder.timeout)
-      : new BadGatewayError(target.service, reason(cause)))
-  }
-
-  send(attempts.next()!)
-}
-
 /** The trailers the upstream declared, sent after its body once it has ended. */
 function relayTrailers (reply: FastifyReply, stream: unknown, names: string[]): void {
   const received = (): Record<string, string> | undefined => (stream as Record<symbol, Record<string, string> | undefined>)[kTrailers]
@@ -116,5 +70,81 @@ function relayTrailers (reply: FastifyReply, stream: unknown, names: string[]): 
     } catch {
       // A name Fastify refuses as a trailer (content-length and the like) is not relayed.
     }
+  }
+}
+
+/**
+ * Forwards requests through @fastify/reply-from to one of their candidates, then, on a failure
+ * before any response byte, to another, at most `attempts` in all; finally answers
+ * `502 FST_LUNA_BAD_GATEWAY` or `504 FST_LUNA_GATEWAY_TIMEOUT`. An instance that cannot be
+ * connected to cools down. The hooks handed to reply-from are made once, here: what each request
+ * needs travels with it.
+ */
+export class Forwarder {
+  readonly settings: ForwarderSettings
+  readonly #hooks: FastifyReplyFromHooks
+
+  constructor (settings: ForwarderSettings) {
+    this.settings = settings
+    const forwarding = settings.forwarding
+    this.#hooks = {
+      rewriteRequestHeaders: (request, headers) => upstreamRequestHeaders(request as FastifyRequest, headers as IncomingHttpHeaders, forwarding),
+      // `trailer` stays among the reply's headers until the response is sent, below.
+      rewriteHeaders: (headers) => clientResponseHeaders(headers as IncomingHttpHeaders, true),
+      onResponse: (_request, reply, response) => {
+        const declared = reply.getHeader('trailer')
+        if (declared !== undefined) {
+          reply.removeHeader('trailer')
+          relayTrailers(reply as FastifyReply, response.stream, declaredTrailers({ trailer: String(declared) }))
+        }
+        reply.send(response.stream)
+      },
+      onError: (reply, { error }) => {
+        this.#failed(reply.request as WithExchange, reply as FastifyReply, (error as { cause?: unknown }).cause ?? error)
+      }
+    }
+  }
+
+  forward (request: FastifyRequest, reply: FastifyReply, target: GatewayTarget, candidates: readonly Routable[]): void {
+    const { settings } = this
+    const attempts = new Attempts(target.service, candidates, settings.balancer, settings.coolDown, settings.attempts)
+    // The '*' parser hands the body over unread, as a stream; requests without one have none.
+    const exchange: Exchange = { target, attempts, source: request.body as Readable | undefined, instance: attempts.next()!, body: { read: false } }
+    ;(request as WithExchange)[kExchange] = exchange
+    this.#send(request, reply, exchange)
+  }
+
+  #send (request: FastifyRequest, reply: FastifyReply, exchange: Exchange): void {
+    if (exchange.source !== undefined) request.body = attemptBody(exchange.source, this.settings.bodyLimit, exchange.body)
+    try {
+      reply.from(upstreamUrl(exchange.instance.url, exchange.target.rest), this.#hooks)
+    } catch (error) {
+      // reply-from checks the URL again and refuses some our checks let through; a 400 either way.
+      const status = (error as { statusCode?: unknown }).statusCode
+      reply.send(status === 400 ? new InvalidPathError(reason(error)) : new BadGatewayError(exchange.target.service, reason(error)))
+    }
+  }
+
+  #failed (request: WithExchange, reply: FastifyReply, cause: unknown): void {
+    const exchange = request[kExchange]!
+    const { settings } = this
+    if ((cause as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      reply.send(new BodyTooLargeError(settings.bodyLimit))
+      return
+    }
+    const failure = classify(cause)
+    const { instance, body, target } = exchange
+    if (failure === 'connect') settings.coolDown.fail(instance.instanceId)
+    request.log.info({ instanceId: instance.instanceId, failure, err: cause }, 'luna-gateway: an attempt failed')
+    const next = retryable(failure, request.method, body) ? exchange.attempts.next(failure === 'reset') : undefined
+    if (next !== undefined) {
+      exchange.instance = next
+      exchange.body = { read: false }
+      this.#send(request, reply, exchange)
+      return
+    }
+    reply.send(failure === 'timeout'
+      ? new GatewayTimeoutError(target.service, settings.timeout)
+      : new BadGatewayError(target.service, reason(cause)))
   }
 }

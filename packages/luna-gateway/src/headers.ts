@@ -26,8 +26,9 @@ export interface ForwardingOptions {
  * reads them, so behind a trusted proxy they are that proxy's client's).
  */
 export function upstreamRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders, options: ForwardingOptions): IncomingHttpHeaders {
-  for (const name of listed(headers['connection'])) delete headers[name]
-  for (const name of REQUEST_HOP_BY_HOP) delete headers[name]
+  const connection = headers['connection']
+  if (connection !== undefined) for (const name of listed(connection)) delete headers[name]
+  for (const name of REQUEST_HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
   // `te: trailers` says the client accepts trailers, which the upstream may want to know.
   if (request.headers['te'] === 'trailers') headers['te'] = 'trailers'
   if (options.consumesAuthorization) delete headers['authorization']
@@ -42,11 +43,25 @@ export function upstreamRequestHeaders (request: FastifyRequest, headers: Incomi
   return headers
 }
 
-/** The upstream's response headers without the hop-by-hop ones; the rest come back as they are. */
-export function clientResponseHeaders (headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  for (const name of listed(headers['connection'])) delete headers[name]
-  for (const name of RESPONSE_HOP_BY_HOP) delete headers[name]
-  return headers
+const RESPONSE_DROPPED = new Set(RESPONSE_HOP_BY_HOP)
+const RESPONSE_DROPPED_BUT_TRAILER = new Set(RESPONSE_HOP_BY_HOP.filter((name) => name !== 'trailer'))
+
+/**
+ * The upstream's response headers without the hop-by-hop ones; the rest come back as they are.
+ * `keepTrailer`: leave `Trailer` for the caller, which relays the trailers it names. A copy
+ * rather than deletions: an object that loses properties turns slow for whoever reads it next.
+ */
+export function clientResponseHeaders (headers: IncomingHttpHeaders, keepTrailer = false): IncomingHttpHeaders {
+  const dropped = keepTrailer ? RESPONSE_DROPPED_BUT_TRAILER : RESPONSE_DROPPED
+  const connection = headers['connection']
+  // `keep-alive` and `close`, by far the usual values, name no header.
+  const named = connection === undefined || connection === 'keep-alive' || connection === 'close' ? undefined : listed(connection)
+  const kept: IncomingHttpHeaders = {}
+  for (const name in headers) {
+    if (dropped.has(name) || named?.includes(name) === true) continue
+    kept[name] = headers[name]
+  }
+  return kept
 }
 
 /** The trailer names an upstream response declares in its `Trailer` header. */

@@ -14,10 +14,10 @@ import {
   RouteNotFoundError,
   ServiceNotFoundError
 } from './errors.js'
-import { forward, type Forwarder } from './forward.js'
+import { Forwarder } from './forward.js'
 import { normaliseGatewayOptions, type LunaGatewayOptions } from './options.js'
 import { FollowerTable, RegistryTable, type RoutingTable } from './routing-table.js'
-import { parseTarget } from './target-path.js'
+import { targetParser } from './target-path.js'
 import { pendingUpgrade, UpgradeProxy } from './websocket.js'
 
 /** What the gateway shows the app, as `fastify.lunaGateway`. */
@@ -82,14 +82,14 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
   } satisfies LunaGatewayState)
 
   const balancer = createBalancer(settings.balancer)
-  const forwarder: Forwarder = {
+  const forwarder = new Forwarder({
     balancer,
     coolDown: new CoolDown(settings.coolDown, settings.now),
     forwarding: { preserveHost: settings.preserveHost, consumesAuthorization: settings.auth !== false },
     attempts: settings.attempts,
     timeout: settings.timeout,
     bodyLimit: settings.bodyLimit
-  }
+  })
   const dispatcher = createDispatcher(settings)
   const upgrades = new UpgradeProxy(fastify, `${settings.prefix}/services/`)
   // Tunnels are no requests: the server would wait for them to end before it closes.
@@ -99,6 +99,7 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
     await dispatcher.close()
   })
 
+  const parseTarget = targetParser(settings.prefix)
   await fastify.register(async (child: FastifyInstance) => {
     // Our own agent, closed above: reply-from never destroys one it was given.
     await child.register(replyFrom, { undici: dispatcher as never, disableRequestLogging: true })
@@ -114,7 +115,7 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
     if (settings.auth !== false) await protect(child, settings.auth)
 
     child.all('/services/*', async (request, reply) => {
-      const target = parseTarget(request.url, settings.prefix)
+      const target = parseTarget(request.url)
       if (target === undefined) return notFound(request, reply)
       if (!table.synchronised) throw new NotSynchronisedError()
       const candidates = await table.routable(target.service)
@@ -125,10 +126,10 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
       if (candidates.length === 0) throw new NoInstanceAvailableError(target.service)
       const upgrade = pendingUpgrade(request)
       if (upgrade !== undefined) {
-        await upgrades.tunnel(forwarder, request, reply, target, candidates, upgrade, settings.connectTimeout)
+        await upgrades.tunnel(forwarder.settings, request, reply, target, candidates, upgrade, settings.connectTimeout)
         return reply
       }
-      forward(forwarder, request, reply, target, candidates)
+      forwarder.forward(request, reply, target, candidates)
       return reply
     })
   }, { prefix: settings.prefix })

@@ -18,6 +18,7 @@ export interface GatewayTarget {
 const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i
 const DOUBLE_ENCODED = /%25(?:2e|2f|5c|00)/i
 const MALFORMED_ESCAPE = /%(?![0-9a-f]{2})/i
+const SUSPECT = /[.%]/
 
 function refuse (problem: string): never {
   throw new InvalidPathError(problem)
@@ -51,32 +52,41 @@ function check (segment: string): void {
 }
 
 /**
- * Reads `url` (a request target such as `/gateway/services/orders/items/1?x=1`) against the
- * gateway's `prefix`. Returns `undefined` when it is not a service address under the prefix (a
- * 404 for the router's fallback), throws `FST_LUNA_INVALID_PATH` (400) for a path that could leave
- * the instance's base path.
+ * A reader of request targets such as `/gateway/services/orders/items/1?x=1` under `prefix`.
+ * It returns `undefined` for what is not a service address under the prefix (a 404 for the
+ * router's fallback) and throws `FST_LUNA_INVALID_PATH` (400) for a path that could leave the
+ * instance's base path.
  */
-export function parseTarget (url: string, prefix: string): GatewayTarget | undefined {
-  const mark = url.indexOf('?')
-  const path = mark === -1 ? url : url.slice(0, mark)
-  const query = mark === -1 ? '' : url.slice(mark)
-  if (path.includes('\\')) refuse('holds a backslash, which some servers read as a slash')
-  if (path.includes('#')) refuse('holds a "#": a fragment is never sent to a server')
-  const segments = path.split('/')
+export function targetParser (prefix: string): (url: string) => GatewayTarget | undefined {
   // The prefix and `services`, compared decoded: the router matched them decoded.
   const head = prefix === '' ? ['services'] : [...prefix.slice(1).split('/'), 'services']
-  if (segments[0] !== '' || segments.length < head.length + 2) return undefined
-  for (let i = 0; i < head.length; i++) {
-    if (decode(segments[i + 1]!) !== head[i]) return undefined
-  }
   const nameAt = head.length + 1
-  const rawName = segments[nameAt]!
-  check(rawName)
-  const service = decode(rawName)
-  if (service === '') return undefined
-  const below = segments.slice(nameAt + 1)
-  for (const segment of below) check(segment)
-  return { service, rest: below.length === 0 ? undefined : below.join('/'), query }
+  return (url) => {
+    const mark = url.indexOf('?')
+    const path = mark === -1 ? url : url.slice(0, mark)
+    const query = mark === -1 ? '' : url.slice(mark)
+    if (path.includes('\\')) refuse('holds a backslash, which some servers read as a slash')
+    if (path.includes('#')) refuse('holds a "#": a fragment is never sent to a server')
+    const segments = path.split('/')
+    if (segments[0] !== '' || segments.length <= nameAt) return undefined
+    for (let i = 0; i < head.length; i++) {
+      if (decode(segments[i + 1]!) !== head[i]) return undefined
+    }
+    const rawName = segments[nameAt]!
+    // Without a dot or an escape, no segment can be refused: most paths skip the checks.
+    const suspect = SUSPECT.test(path)
+    if (suspect) check(rawName)
+    const service = decode(rawName)
+    if (service === '') return undefined
+    const below = segments.slice(nameAt + 1)
+    if (suspect) for (const segment of below) check(segment)
+    return { service, rest: below.length === 0 ? undefined : below.join('/'), query }
+  }
+}
+
+/** `targetParser(prefix)(url)`, for one URL. */
+export function parseTarget (url: string, prefix: string): GatewayTarget | undefined {
+  return targetParser(prefix)(url)
 }
 
 interface Base {

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Attempts, classify } from './attempts.js'
 import { BadGatewayError, GatewayTimeoutError } from './errors.js'
-import type { Forwarder } from './forward.js'
+import type { ForwarderSettings } from './forward.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js'
 import type { Routable } from './routing-table.js'
 import { upstreamUrl, type GatewayTarget } from './target-path.js'
@@ -36,7 +36,7 @@ type Handshake =
  * Sends the upgrade request to one instance; resolves with its `101` and the connection, or with
  * any other answer, which goes back to the client as it is.
  */
-async function handshake (url: string, method: string, headers: Record<string, string | string[] | undefined>, forwarder: Forwarder, connectTimeout: number, client: Duplex): Promise<Handshake> {
+async function handshake (url: string, method: string, headers: Record<string, string | string[] | undefined>, forwarder: ForwarderSettings, connectTimeout: number, client: Duplex): Promise<Handshake> {
   return await new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest
     const upstream: ClientRequest = send(url, { method, headers, agent: false })
@@ -118,7 +118,7 @@ export class UpgradeProxy {
    * Hands the upgrade to one of `candidates`, trying another when one cannot be connected to
    * (nothing was sent) or breaks before answering, at most `attempts` in all.
    */
-  async tunnel (forwarder: Forwarder, request: FastifyRequest, reply: FastifyReply, target: GatewayTarget, candidates: readonly Routable[], pending: PendingUpgrade, connectTimeout: number): Promise<void> {
+  async tunnel (forwarder: ForwarderSettings, request: FastifyRequest, reply: FastifyReply, target: GatewayTarget, candidates: readonly Routable[], pending: PendingUpgrade, connectTimeout: number): Promise<void> {
     const attempts = new Attempts(target.service, candidates, forwarder.balancer, forwarder.coolDown, forwarder.attempts)
     let instance = attempts.next()!
     for (;;) {
