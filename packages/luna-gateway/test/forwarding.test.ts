@@ -107,6 +107,16 @@ t.test('hop-by-hop headers stay on their hop; Host is the instance\'s; X-Forward
   t.not(answer.headers['keep-alive'], 'timeout=1', 'the upstream\'s keep-alive is not the client\'s')
 })
 
+t.test('Expect: 100-continue is answered by the gateway, not forwarded (curl sends it for large uploads)', async (t) => {
+  const upstream = await startEcho(t, 'files')
+  const gateway = await startGateway(t)
+  await gateway.register('files:a:1', upstream.origin)
+  const answer = await send(gateway.origin, '/gateway/services/files/up', { method: 'PUT', headers: { expect: '100-continue' }, body: 'the upload' })
+  t.equal(answer.status, 200)
+  t.equal(echoed(answer).body, 'the upload')
+  t.equal(echoed(answer).headers['expect'], undefined)
+})
+
 t.test('preserveHost sends the client\'s Host', async (t) => {
   const upstream = await startEcho(t, 'orders')
   const gateway = await startGateway(t, { preserveHost: true })
