@@ -44,7 +44,7 @@ export async function freePort (): Promise<number> {
   })
 }
 
-function keepOutput (child: ChildProcess, output: string[]): void {
+export function keepOutput (child: ChildProcess, output: string[]): void {
   const collect = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue
@@ -67,7 +67,7 @@ export function track (child: ChildProcess): void {
   child.once('exit', () => running.delete(child))
 }
 
-async function stopChild (child: ChildProcess): Promise<number | null> {
+export async function stopChild (child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
   child.kill('SIGTERM')
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
@@ -76,7 +76,7 @@ async function stopChild (child: ChildProcess): Promise<number | null> {
   return code
 }
 
-async function waitUntilAnswering (server: ServerProcess, path: string, ready: (status: number) => boolean): Promise<void> {
+export async function waitUntilAnswering (server: ServerProcess, path: string, ready: (status: number) => boolean): Promise<void> {
   const deadline = Date.now() + 15_000
   for (;;) {
     if (server.child.exitCode !== null) {
@@ -93,7 +93,8 @@ async function waitUntilAnswering (server: ServerProcess, path: string, ready: (
   }
 }
 
-async function startProcess (name: string, nodeArgs: string[], script: string, args: string[], path: string, ready: (status: number) => boolean): Promise<ServerProcess> {
+/** `node [nodeArgs] script --port P --host 127.0.0.1 [args]`, once `path` answers as `ready` wants. */
+export async function startProcess (name: string, nodeArgs: string[], script: string, args: string[], path: string, ready: (status: number) => boolean): Promise<ServerProcess> {
   const port = await freePort()
   const child = spawn(process.execPath, [...nodeArgs, script, '--port', String(port), '--host', HOST, ...args], {
     stdio: ['ignore', 'pipe', 'pipe']

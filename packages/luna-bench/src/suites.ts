@@ -1,6 +1,7 @@
 import type { Suite } from './suite.js'
 import { detection } from './suites/detection.js'
 import { fanout } from './suites/fanout.js'
+import { gateway } from './suites/gateway.js'
 import { heartbeats } from './suites/heartbeats.js'
 import { profile } from './suites/profile.js'
 import { redis } from './suites/redis.js'
@@ -16,5 +17,6 @@ export const SUITES: readonly Suite[] = [
   scale,
   fanout,
   detection,
+  gateway,
   profile
 ]

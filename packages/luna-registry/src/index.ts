@@ -28,6 +28,7 @@ export {
   DEFAULT_USERNAME,
   normaliseOptions
 } from './options.js'
+export { BALANCER_KINDS, balancerKind, createBalancer, type Balancer, type BalancerCandidate, type BalancerKind, type CreateBalancerOptions } from './balancer.js'
 export { MemoryStore } from './stores/memory-store.js'
 export type {
   BalancerOptions,

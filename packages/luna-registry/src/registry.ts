@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
+import { createBalancer } from './balancer.js'
 import { InstanceIdMismatchError, InvalidInstanceIdError, NoInstanceAvailableError, ServiceNotFoundError } from './errors.js'
 import { EVENT_TYPES, type InstanceStatus, type RegistryEvent, type RegistryEventMap, type StatusReason } from './events.js'
 import { parseInstanceId } from './instance-id.js'
@@ -98,8 +99,8 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> | undefined
   #sweepFailing = false
-  /** Smooth weighted round-robin state: service → instance id → current weight. */
-  readonly #rotation = new Map<string, Map<string, number>>()
+  /** Smooth weighted round-robin, with its state per service. */
+  readonly #balancer = createBalancer('weighted-round-robin')
   readonly [kBodies] = new KnownBodies()
 
   constructor (config: LunaRegistryConfig) {
@@ -248,35 +249,14 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
     const now = this.now()
     const records = await this.store.list({ service: name })
     if (records.length === 0) {
-      this.#rotation.delete(name)
+      this.#balancer.forget(name)
       throw new ServiceNotFoundError(name)
     }
     const candidates = sortById(records)
       .filter((record) => record.balancerOptions.weight > 0 && this.statusOf(record, now) === 'OK')
     if (candidates.length === 0) throw new NoInstanceAvailableError(name)
-    let rotation = this.#rotation.get(name)
-    if (rotation === undefined) {
-      rotation = new Map()
-      this.#rotation.set(name, rotation)
-    }
-    let total = 0
-    let best: Readonly<InstanceRecord> | undefined
-    let bestWeight = -Infinity
-    const next = new Map<string, number>()
-    for (const record of candidates) {
-      const weight = record.balancerOptions.weight
-      const current = (rotation.get(record.instanceId) ?? 0) + weight
-      next.set(record.instanceId, current)
-      total += weight
-      if (current > bestWeight) {
-        best = record
-        bestWeight = current
-      }
-    }
-    next.set(best!.instanceId, bestWeight - total)
-    // Instances that left the rotation leave no stale weight behind.
-    this.#rotation.set(name, next)
-    return this.view(best!, now)
+    const best = this.#balancer.pick(name, candidates.map((record) => ({ instanceId: record.instanceId, weight: record.balancerOptions.weight, record })))!.record
+    return this.view(best, now)
   }
 
   /**

@@ -4,6 +4,7 @@ import * as testing from '../src/testing/store-contract.js'
 
 t.test('the package exports exactly its public surface', async (t) => {
   t.same(Object.keys(luna).sort(), [
+    'BALANCER_KINDS',
     'BodyTooDeepError',
     'DEFAULT_EVICT_AFTER',
     'DEFAULT_HEARTBEAT_TIMEOUT',
@@ -48,6 +49,8 @@ t.test('the package exports exactly its public surface', async (t) => {
     'UnauthorizedError',
     'UnsupportedCharsetError',
     'UnsupportedContentEncodingError',
+    'balancerKind',
+    'createBalancer',
     'default',
     'formatDuration',
     'isHostname',

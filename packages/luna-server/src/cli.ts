@@ -60,9 +60,11 @@ async function start (settings: ServerSettings): Promise<void> {
     await app.close()
     return
   }
-  const url = panelUrl(app, settings.host)
+  // A gateway-only replica has no panel: its address is the gateway's.
+  const follower = settings.registryUrl !== ''
+  const url = follower ? new URL('/gateway/services/', panelUrl(app, settings.host)).href : panelUrl(app, settings.host)
   // `url` as a field of its own lets scripts and tests find the address in the JSON log.
-  app.log.info({ url }, `Luna registry listening on ${url}`)
+  app.log.info({ url }, `Luna ${follower ? 'gateway' : 'registry'} listening on ${url}`)
 }
 
 /**

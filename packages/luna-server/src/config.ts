@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
-import { isHostname, parseDuration } from 'luna-registry'
+import { balancerKind, BALANCER_KINDS, isHostname, parseDuration, type BalancerKind } from 'luna-registry'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
@@ -28,6 +28,23 @@ export interface ServerSettings {
   /** Milliseconds requests in flight get to finish on SIGTERM or SIGINT; open connections are then closed. */
   closeTimeout: number
   logLevel: LogLevel
+  /** Serve the gateway at /gateway/services/… beside the registry. */
+  gateway: boolean
+  gatewayBalancer: BalancerKind
+  /** Milliseconds the gateway waits for an instance's response headers. */
+  gatewayTimeout: number
+  /** Bytes a request body through the gateway may carry. */
+  gatewayBodyLimit: number
+  /** Instances one gateway request tries, the first included. */
+  gatewayAttempts: number
+  /** Milliseconds an instance that refused a connection is skipped; 0 never. */
+  gatewayCoolDown: number
+  /** Put the gateway behind the registry's basic auth. */
+  gatewayAuth: boolean
+  /** Follow this registry as a gateway-only replica (`''`: run the registry here). */
+  registryUrl: string
+  /** `''` (no CORS headers), `*`, or the origins allowed, comma-separated. */
+  corsOrigin: string
 }
 
 export type Config =
@@ -44,6 +61,8 @@ export class ConfigError extends Error {
 
 interface Source {
   env: string
+  /** Other variables read when `env` is not set, in order: the original Luna's names. */
+  aliases?: string[]
   flag: string
   placeholder: string
   fallback: string
@@ -127,13 +146,77 @@ const SOURCES: Record<keyof ServerSettings, Source> = {
     placeholder: '<level>',
     fallback: 'info',
     help: LOG_LEVELS.join(', ')
+  },
+  gateway: {
+    env: 'LUNA_GATEWAY',
+    flag: 'gateway',
+    placeholder: '<on|off>',
+    fallback: 'on',
+    help: 'serve the gateway at /gateway/services/{name}/…'
+  },
+  gatewayBalancer: {
+    env: 'LUNA_GATEWAY_BALANCER',
+    aliases: ['LOAD_BALANCER_TYPE'],
+    flag: 'gateway-balancer',
+    placeholder: '<name>',
+    fallback: 'weighted-round-robin',
+    help: 'weighted-round-robin, round-robin, random, first (or WeightedRoundRobin, RoundRobin, None)'
+  },
+  gatewayTimeout: {
+    env: 'LUNA_GATEWAY_TIMEOUT',
+    flag: 'gateway-timeout',
+    placeholder: '<duration>',
+    fallback: '30s',
+    help: '504 when an instance sends no response headers within this'
+  },
+  gatewayBodyLimit: {
+    env: 'LUNA_GATEWAY_BODY_LIMIT',
+    flag: 'gateway-body-limit',
+    placeholder: '<bytes>',
+    fallback: '100MiB',
+    help: 'largest request body through the gateway: bytes, or 512KiB, 100MiB, 1GiB'
+  },
+  gatewayAttempts: {
+    env: 'LUNA_GATEWAY_ATTEMPTS',
+    flag: 'gateway-attempts',
+    placeholder: '<count>',
+    fallback: '3',
+    help: 'instances tried for one request when connections fail'
+  },
+  gatewayCoolDown: {
+    env: 'LUNA_GATEWAY_COOL_DOWN',
+    flag: 'gateway-cool-down',
+    placeholder: '<duration>',
+    fallback: '10s',
+    help: 'skip an instance that refused a connection this long; 0 never'
+  },
+  gatewayAuth: {
+    env: 'LUNA_GATEWAY_AUTH',
+    flag: 'gateway-auth',
+    placeholder: '<on|off>',
+    fallback: 'off',
+    help: 'put the gateway behind the registry\'s basic auth'
+  },
+  registryUrl: {
+    env: 'LUNA_REGISTRY_URL',
+    flag: 'registry-url',
+    placeholder: '<url>',
+    fallback: '',
+    help: 'run as a gateway-only replica following http://user:pass@registry:4000'
+  },
+  corsOrigin: {
+    env: 'LUNA_CORS_ORIGIN',
+    flag: 'cors-origin',
+    placeholder: '<origins>',
+    fallback: '',
+    help: '* or comma-separated origins allowed by CORS; blank: no CORS headers'
   }
 }
 
 function helpText (): string {
   const rows = Object.values(SOURCES).map((source) => [
     `--${source.flag} ${source.placeholder}`,
-    source.env,
+    [source.env, ...(source.aliases ?? [])].join(', '),
     source.fallback === '' ? '(blank)' : source.fallback,
     source.help
   ])
@@ -145,6 +228,7 @@ function helpText (): string {
     '',
     'Runs a Luna service registry. The API and the panel live under /registry/v1/ behind basic',
     'auth; GET /healthz answers {"status":"ok"} without auth. Flags override environment variables.',
+    'The gateway forwards /gateway/services/{name}/… to an OK instance of {name}.',
     '',
     `  ${['option', 'environment', 'default'].map((title, column) => title.padEnd(widths[column] ?? 0)).join('  ')}`,
     ...lines,
@@ -194,6 +278,20 @@ const LONGEST = 86_400_000
 
 // The password has no rule, so no error message can ever carry it.
 type Checked = Exclude<keyof ServerSettings, 'password'>
+
+const ON_OFF: Rule<boolean> = {
+  rule: 'must be on or off',
+  parse: (raw) => raw === 'on' ? true : raw === 'off' ? false : undefined
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }
+
+/** The `scheme://host[:port]` of an http(s) URL given as exactly that, or `undefined`. */
+function origin (raw: string): string | undefined {
+  if (!URL.canParse(raw)) return undefined
+  const url = new URL(raw)
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === raw.replace(/\/$/, '') ? url.origin : undefined
+}
 
 const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
   port: {
@@ -253,6 +351,54 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
   logLevel: {
     rule: `must be one of ${LOG_LEVELS.join(', ')}`,
     parse: (raw) => LOG_LEVELS.find((level) => level === raw.toLowerCase())
+  },
+  gateway: ON_OFF,
+  gatewayBalancer: {
+    rule: `must be one of ${BALANCER_KINDS.join(', ')} (or WeightedRoundRobin, RoundRobin, None)`,
+    parse: (raw) => balancerKind(raw)
+  },
+  gatewayTimeout: {
+    rule: 'must be a positive number of milliseconds or a duration such as 500ms, 30s, 2m',
+    parse: (raw) => {
+      const ms = parseDuration(raw)
+      return ms === undefined || ms <= 0 ? undefined : ms
+    }
+  },
+  gatewayBodyLimit: {
+    rule: 'must be a positive number of bytes, or one with KiB, MiB or GiB, such as 100MiB',
+    parse: (raw) => {
+      const match = /^(\d{1,15})\s*(|KiB|MiB|GiB)$/i.exec(raw)
+      const bytes = match === null ? 0 : Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]!
+      return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined
+    }
+  },
+  gatewayAttempts: {
+    rule: 'must be an integer from 1 to 100',
+    parse: (raw) => /^\d{1,3}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 100 ? Number(raw) : undefined
+  },
+  gatewayCoolDown: {
+    rule: 'must be 0 (never) or a number of milliseconds or a duration such as 500ms, 10s, 1m',
+    parse: (raw) => parseDuration(raw)
+  },
+  gatewayAuth: ON_OFF,
+  registryUrl: {
+    rule: 'must be blank or an http:// or https:// URL',
+    parse: (raw) => {
+      if (raw === '') return raw
+      if (!URL.canParse(raw)) return undefined
+      const url = new URL(raw)
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? raw : undefined
+    },
+    show: maskPassword
+  },
+  corsOrigin: {
+    rule: 'must be blank, * or comma-separated origins such as https://app.example.com',
+    parse: (raw) => {
+      const text = raw.trim()
+      if (text === '' || text === '*') return text
+      const origins = text.split(',').map((entry) => origin(entry.trim()))
+      return origins.every((entry) => entry !== undefined) ? origins.join(',') : undefined
+    }
   }
 }
 
@@ -265,22 +411,36 @@ export function parseConfig (argv: string[], env: Env): Config {
   if (flags['help'] === true) return { action: 'help' }
   if (flags['version'] === true) return { action: 'version' }
 
-  function raw (key: keyof ServerSettings): string {
+  /** The value and where it came from: the flag, the variable or an alias of it, or the default. */
+  function given (key: keyof ServerSettings): { value: string, from: string } {
     const source = SOURCES[key]
     const flag = flags[source.flag]
-    return typeof flag === 'string' ? flag : env[source.env] ?? source.fallback
+    if (typeof flag === 'string') return { value: flag, from: source.env }
+    for (const name of [source.env, ...(source.aliases ?? [])]) {
+      const value = env[name]
+      if (value !== undefined) return { value, from: name }
+    }
+    return { value: source.fallback, from: source.env }
+  }
+
+  function raw (key: keyof ServerSettings): string {
+    return given(key).value
   }
 
   function read<K extends Checked> (key: K): ServerSettings[K] {
     const { rule, parse, show = (value: string) => value } = RULES[key]
-    const given = raw(key)
-    const value = parse(given)
+    const { value: text, from } = given(key)
+    const value = parse(text)
     if (value === undefined) {
-      const source = SOURCES[key]
       // JSON quoting keeps the message on one line whatever the value holds.
-      throw new ConfigError(`${source.env} (--${source.flag}) ${rule}, got ${JSON.stringify(show(given))}`)
+      throw new ConfigError(`${from} (--${SOURCES[key].flag}) ${rule}, got ${JSON.stringify(show(text))}`)
     }
     return value
+  }
+
+  // A gateway-only replica serves the gateway and nothing else.
+  if (read('registryUrl') !== '' && !read('gateway')) {
+    throw new ConfigError('LUNA_REGISTRY_URL (--registry-url) runs a gateway-only replica: it cannot be used with LUNA_GATEWAY=off (--gateway off)')
   }
 
   return {
@@ -296,7 +456,16 @@ export function parseConfig (argv: string[], env: Env): Config {
       storePrefix: read('storePrefix'),
       requestTimeout: read('requestTimeout'),
       closeTimeout: read('closeTimeout'),
-      logLevel: read('logLevel')
+      logLevel: read('logLevel'),
+      gateway: read('gateway'),
+      gatewayBalancer: read('gatewayBalancer'),
+      gatewayTimeout: read('gatewayTimeout'),
+      gatewayBodyLimit: read('gatewayBodyLimit'),
+      gatewayAttempts: read('gatewayAttempts'),
+      gatewayCoolDown: read('gatewayCoolDown'),
+      gatewayAuth: read('gatewayAuth'),
+      registryUrl: read('registryUrl'),
+      corsOrigin: read('corsOrigin')
     }
   }
 }

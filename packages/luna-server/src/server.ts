@@ -5,6 +5,7 @@ import lunaRegistry, { DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
 import { stdSerializers } from 'pino'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
+import { isFollower, registerCors, registerGateway } from './gateway.js'
 
 export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
   /** Where the JSON log lines go instead of standard output; redaction applies either way. */
@@ -39,7 +40,7 @@ const SERIALIZERS = {
 
 const HealthSchema = {
   type: 'object',
-  properties: { status: { type: 'string', enum: ['ok', 'store unavailable'] } },
+  properties: { status: { type: 'string', enum: ['ok', 'store unavailable', 'not synchronised'] } },
   required: ['status'],
   additionalProperties: false
 } as const
@@ -116,10 +117,19 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     if (store !== undefined && !store.available()) {
       return await reply.code(503).send({ status: 'store unavailable' })
     }
+    // A gateway-only replica that has never had the registry's list cannot route anything.
+    if (app.hasDecorator('lunaGateway') && !app.lunaGateway.synchronised) {
+      return await reply.code(503).send({ status: 'not synchronised' })
+    }
     return { status: 'ok' }
   })
 
   app.register(fp(async (app) => {
+    if (options.corsOrigin !== undefined && options.corsOrigin !== '') await registerCors(app, options.corsOrigin)
+    if (isFollower(options)) {
+      await registerGateway(app, options)
+      return
+    }
     if (options.store !== undefined && options.store !== 'memory') {
       const redis = await openRedisStore(options.store, options.storePrefix ?? 'luna:', app.log)
       store = redis
@@ -134,6 +144,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       now: options.now,
       ...(store === undefined ? {} : { store })
     })
+    if (options.gateway !== false) await registerGateway(app, options)
   }))
   return app
 }

@@ -3,6 +3,18 @@ import { ConfigError, HELP, parseConfig, type ServerSettings } from '../src/conf
 
 const PASSWORD = 'pa55-w0rd-never-shown'
 
+const GATEWAY_DEFAULTS = {
+  gateway: true,
+  gatewayBalancer: 'weighted-round-robin',
+  gatewayTimeout: 30_000,
+  gatewayBodyLimit: 100 * 1024 * 1024,
+  gatewayAttempts: 3,
+  gatewayCoolDown: 10_000,
+  gatewayAuth: false,
+  registryUrl: '',
+  corsOrigin: ''
+}
+
 function settings (argv: string[], env: Record<string, string> = {}): ServerSettings {
   const config = parseConfig(argv, env)
   if (config.action !== 'start') throw new Error(`expected start, got ${config.action}`)
@@ -31,7 +43,8 @@ t.test('defaults', async (t) => {
     storePrefix: 'luna:',
     requestTimeout: 30_000,
     closeTimeout: 10_000,
-    logLevel: 'info'
+    logLevel: 'info',
+    ...GATEWAY_DEFAULTS
   })
 })
 
@@ -69,7 +82,8 @@ t.test('environment variables', async (t) => {
     storePrefix: 'luna:',
     requestTimeout: 5000,
     closeTimeout: 0,
-    logLevel: 'debug'
+    logLevel: 'debug',
+    ...GATEWAY_DEFAULTS
   })
   t.equal(settings(['--evict-after', '2s'], { LUNA_EVICT_AFTER: '1h' }).evictAfter, 2000, 'the flag wins')
   t.equal(settings(['--host', 'registry.internal'], {}).host, 'registry.internal')
@@ -108,8 +122,67 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     storePrefix: 'luna:',
     requestTimeout: 500,
     closeTimeout: 2000,
-    logLevel: 'warn'
+    logLevel: 'warn',
+    ...GATEWAY_DEFAULTS
   })
+})
+
+t.test('gateway settings, from variables and flags', async (t) => {
+  t.match(settings([], {
+    LUNA_GATEWAY: 'off',
+    LUNA_GATEWAY_BALANCER: 'round-robin',
+    LUNA_GATEWAY_TIMEOUT: '5s',
+    LUNA_GATEWAY_BODY_LIMIT: '1GiB',
+    LUNA_GATEWAY_ATTEMPTS: '5',
+    LUNA_GATEWAY_COOL_DOWN: '0',
+    LUNA_GATEWAY_AUTH: 'on',
+    LUNA_CORS_ORIGIN: 'https://shop.example, http://localhost:5173'
+  }), {
+    gateway: false,
+    gatewayBalancer: 'round-robin',
+    gatewayTimeout: 5000,
+    gatewayBodyLimit: 1024 ** 3,
+    gatewayAttempts: 5,
+    gatewayCoolDown: 0,
+    gatewayAuth: true,
+    corsOrigin: 'https://shop.example,http://localhost:5173'
+  })
+  t.match(settings(['--gateway-balancer', 'None', '--gateway-body-limit=512KiB', '--cors-origin', '*', '--registry-url', 'http://ops:pw@registry:4000']), {
+    gatewayBalancer: 'first',
+    gatewayBodyLimit: 512 * 1024,
+    corsOrigin: '*',
+    registryUrl: 'http://ops:pw@registry:4000'
+  })
+  t.equal(settings(['--gateway-body-limit', '1048576']).gatewayBodyLimit, 1048576, 'plain bytes')
+})
+
+t.test('the original Luna\'s LOAD_BALANCER_TYPE names the gateway\'s balancer when LUNA_GATEWAY_BALANCER does not', async (t) => {
+  t.equal(settings([], { LOAD_BALANCER_TYPE: 'RoundRobin' }).gatewayBalancer, 'round-robin')
+  t.equal(settings([], { LOAD_BALANCER_TYPE: 'WeightedRoundRobin' }).gatewayBalancer, 'weighted-round-robin')
+  t.equal(settings([], { LOAD_BALANCER_TYPE: 'None' }).gatewayBalancer, 'first')
+  t.equal(settings([], { LOAD_BALANCER_TYPE: 'None', LUNA_GATEWAY_BALANCER: 'random' }).gatewayBalancer, 'random', 'Luna\'s own name wins')
+  t.equal(settings(['--gateway-balancer', 'random'], { LOAD_BALANCER_TYPE: 'None' }).gatewayBalancer, 'random', 'and the flag over both')
+  t.match(failure([], { LOAD_BALANCER_TYPE: 'Sticky' }).message, /^LOAD_BALANCER_TYPE \(--gateway-balancer\) must be one of weighted-round-robin, round-robin, random, first \(or WeightedRoundRobin, RoundRobin, None\), got "Sticky"$/, 'the error names the variable that was set')
+  t.match(HELP, /--gateway-balancer <name>\s+LUNA_GATEWAY_BALANCER, LOAD_BALANCER_TYPE\s+weighted-round-robin\s/)
+})
+
+t.test('bad gateway settings name the variable, the rule and the value', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ LUNA_GATEWAY: 'no' }, /^LUNA_GATEWAY \(--gateway\) must be on or off, got "no"$/],
+    [{ LUNA_GATEWAY_AUTH: 'true' }, /^LUNA_GATEWAY_AUTH \(--gateway-auth\) must be on or off, got "true"$/],
+    [{ LUNA_GATEWAY_TIMEOUT: '0' }, /^LUNA_GATEWAY_TIMEOUT \(--gateway-timeout\) must be a positive number/],
+    [{ LUNA_GATEWAY_BODY_LIMIT: '100MB' }, /^LUNA_GATEWAY_BODY_LIMIT \(--gateway-body-limit\) must be a positive number of bytes, or one with KiB, MiB or GiB, such as 100MiB, got "100MB"$/],
+    [{ LUNA_GATEWAY_BODY_LIMIT: '0' }, /^LUNA_GATEWAY_BODY_LIMIT/],
+    [{ LUNA_GATEWAY_ATTEMPTS: '0' }, /^LUNA_GATEWAY_ATTEMPTS \(--gateway-attempts\) must be an integer from 1 to 100, got "0"$/],
+    [{ LUNA_GATEWAY_COOL_DOWN: 'soon' }, /^LUNA_GATEWAY_COOL_DOWN \(--gateway-cool-down\)/],
+    [{ LUNA_CORS_ORIGIN: 'shop.example' }, /^LUNA_CORS_ORIGIN \(--cors-origin\) must be blank, \* or comma-separated origins such as https:\/\/app.example.com, got "shop.example"$/],
+    [{ LUNA_CORS_ORIGIN: 'https://shop.example/path' }, /^LUNA_CORS_ORIGIN/],
+    [{ LUNA_REGISTRY_URL: 'redis://registry' }, /^LUNA_REGISTRY_URL \(--registry-url\) must be blank or an http:\/\/ or https:\/\/ URL, got "redis:\/\/registry"$/]
+  ]
+  for (const [env, message] of cases) t.match(failure([], env).message, message, JSON.stringify(env))
+  const masked = failure([], { LUNA_REGISTRY_URL: 'ftp://ops:hunter2@registry' })
+  t.notMatch(masked.message, /hunter2/, 'the registry URL\'s password is masked')
+  t.match(failure(['--registry-url', 'http://registry:4000', '--gateway', 'off']).message, /^LUNA_REGISTRY_URL \(--registry-url\) runs a gateway-only replica: it cannot be used with LUNA_GATEWAY=off/)
 })
 
 t.test('values at the edges of their rules', async (t) => {

@@ -37,9 +37,9 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     return prefersHtml(request.headers.accept)
   }
 
-  const list = async (request: FastifyRequest, reply: FastifyReply, query: ServiceQuery): Promise<undefined> => {
+  const list = async (request: FastifyRequest, reply: FastifyReply, query: ServiceQuery, negotiate = true): Promise<undefined> => {
     const { status, limit, after } = query
-    if (wantsPanel(request, reply)) {
+    if (negotiate && wantsPanel(request, reply)) {
       // The overview shows no instances, so it reads the figures without building their views.
       await renderOverview(reply, registry, { status })
       return
@@ -66,7 +66,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     schema: { querystring: ServiceQuerySchema, response: { 200: ServiceListSchema, ...ErrorResponses } }
   }, async (request, reply) => await list(request, reply, request.query))
 
-  // One wildcard serves `/services/`, `/services/{name}` and `/services/{name}/pick`: names may
+  // One wildcard serves `/services/`, `/services/json`, `/services/{name}` and `/services/{name}/pick`: names may
   // be longer than the router's maxParamLength (100), which a `:name` param would turn into 404s.
   app.get('/services/*', {
     schemaErrorFormatter: wildcardNamed('name'),
@@ -78,6 +78,9 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   }, async (request, reply): Promise<ServiceView | InstanceView | undefined> => {
     const path = request.params['*']
     if (path === '') return await list(request, reply, request.query)
+    // The original Luna's address for the list: JSON whatever the Accept header. A service
+    // named `json` is still read at `/services/json/pick`, and in the list.
+    if (path === 'json') return await list(request, reply, request.query, false)
     if (path.endsWith('/pick')) return await registry.pick(path.slice(0, -'/pick'.length))
     return await one(request, reply, path)
   })

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, HOST, keepOutput, stopChild, track, waitUntilAnswering, type ServerProcess } from './processes.js'
+
+export const NGINX = process.env['BENCH_NGINX'] ?? '/usr/sbin/nginx'
+
+export function nginxAvailable (): boolean {
+  return existsSync(NGINX)
+}
+
+/**
+ * nginx proxying `/gateway/services/orders/` to the upstream as the gateway does (the rest of
+ * the path below the upstream's root, X-Forwarded-*), with kept-alive upstream connections. One
+ * process (no master, one worker's work), in the foreground, its prefix, pid, logs and temporary
+ * files in a directory of its own; the outside anchor of the gateway suite.
+ */
+export async function startNginx (upstreamPort: number): Promise<ServerProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'luna-bench-nginx-'))
+  const port = await freePort()
+  const conf = join(dir, 'nginx.conf')
+  await writeFile(conf, `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream orders {
+    server ${HOST}:${upstreamPort};
+    keepalive 128;
+  }
+  server {
+    listen ${HOST}:${port};
+    location /gateway/services/orders/ {
+      proxy_pass http://orders/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+    }
+  }
+}
+`)
+  const child = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+  track(child)
+  const output: string[] = []
+  keepOutput(child, output)
+  const server: ServerProcess = {
+    name: 'nginx',
+    url: `http://${HOST}:${port}`,
+    child,
+    output,
+    stop: async () => {
+      const code = await stopChild(child)
+      await rm(dir, { recursive: true, force: true })
+      return code
+    }
+  }
+  try {
+    await waitUntilAnswering(server, '/gateway/services/orders/', (status) => status === 200)
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
+  return server
+}

@@ -1,0 +1,129 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { createLunaClient, type ServiceView, type Watcher, type WatchEvent, type WatchOptions } from 'luna-client'
+import type { LunaRegistry } from 'luna-registry'
+
+/** An instance the gateway may send traffic to: `OK`, with a weight above 0. */
+export interface Routable {
+  instanceId: string
+  url: string
+  weight: number
+}
+
+/** Who is routable, service by service. */
+export interface RoutingTable {
+  /** Whether the table knows the registry's contents; a follower does not before its first snapshot. */
+  readonly synchronised: boolean
+  /**
+   * The routable instances of `service`, sorted by instance id; `[]` when it has instances but
+   * none routable, `undefined` when it has none at all.
+   */
+  routable: (service: string) => Promise<Routable[] | undefined>
+  close: () => void
+}
+
+function byId (a: Routable, b: Routable): number {
+  return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0
+}
+
+/**
+ * The registry in this process, read on every request: the status is computed from the last
+ * heartbeat there and then, so an instance past its deadline gets no traffic even before the
+ * sweeper announces it (a table kept from the change events could not know: a heartbeat that
+ * changes nothing emits none).
+ */
+export class RegistryTable implements RoutingTable {
+  readonly synchronised = true
+  readonly #registry: LunaRegistry
+
+  constructor (registry: LunaRegistry) {
+    this.#registry = registry
+  }
+
+  async routable (service: string): Promise<Routable[] | undefined> {
+    const registry = this.#registry
+    const records = await registry.store.list({ service })
+    if (records.length === 0) return undefined
+    const now = registry.now()
+    const routable: Routable[] = []
+    for (const record of records) {
+      const weight = record.balancerOptions.weight
+      if (weight > 0 && registry.statusOf(record, now) === 'OK') routable.push({ instanceId: record.instanceId, url: record.url, weight })
+    }
+    return routable.length > 1 ? routable.sort(byId) : routable
+  }
+
+  close (): void {}
+}
+
+export interface FollowerOptions {
+  /** The registry, credentials included: `http://admin:secret@registry:4000`. */
+  url: string | URL
+  /** The registry's prefix. Default `/registry/v1`. */
+  prefix?: string
+  watch?: WatchOptions
+  log: FastifyBaseLogger
+}
+
+function routableOf (view: ServiceView): Routable[] {
+  const routable: Routable[] = []
+  // The registry sends instances sorted by id.
+  for (const instance of view.instances) {
+    const weight = instance.balancerOptions.weight
+    if (weight > 0 && instance.status === 'OK') routable.push({ instanceId: instance.instanceId, url: instance.url, weight })
+  }
+  return routable
+}
+
+/**
+ * A remote registry, followed over its event stream (luna-client's watch): a snapshot on every
+ * connection, then each change. A missed deadline is known here when the registry's sweeper
+ * announces it. While the stream is down the last list is kept, and the watcher reconnects and
+ * resynchronises from a fresh snapshot.
+ */
+export class FollowerTable implements RoutingTable {
+  readonly #services = new Map<string, Routable[]>()
+  readonly #watcher: Watcher
+  readonly #log: FastifyBaseLogger
+  #synchronised = false
+
+  constructor (options: FollowerOptions) {
+    this.#log = options.log
+    const client = createLunaClient({ url: options.url, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) })
+    this.#watcher = client.watch(undefined, (services, event) => { this.#apply(services, event) }, options.watch)
+    const registry = client.url
+    let failing = false
+    this.#watcher.on('connected', (services) => {
+      failing = false
+      this.#log.info({ registry, services: services.length }, 'luna-gateway: following the registry')
+    })
+    this.#watcher.on('error', (error, { retryIn }) => {
+      // Said once per outage, not once per attempt.
+      if (!failing) this.#log.warn({ registry, err: error, retryIn }, 'luna-gateway: the registry\'s event stream is unavailable; routing by the last list')
+      failing = true
+    })
+  }
+
+  get synchronised (): boolean {
+    return this.#synchronised
+  }
+
+  async routable (service: string): Promise<Routable[] | undefined> {
+    return this.#services.get(service)
+  }
+
+  close (): void {
+    this.#watcher.close()
+  }
+
+  #apply (services: ServiceView[], event: WatchEvent): void {
+    if (event.type === 'snapshot') {
+      this.#services.clear()
+      for (const view of services) this.#services.set(view.name, routableOf(view))
+      this.#synchronised = true
+      return
+    }
+    const view = services.find((candidate) => candidate.name === event.service)
+    if (view === undefined) this.#services.delete(event.service)
+    else this.#services.set(view.name, routableOf(view))
+  }
+}
