@@ -15,7 +15,8 @@ export function nginxAvailable (): boolean {
  * nginx proxying `/gateway/services/orders/` to the upstream as the gateway does (the rest of
  * the path below the upstream's root, X-Forwarded-*), with kept-alive upstream connections. One
  * process (no master, one worker's work), in the foreground, its prefix, pid, logs and temporary
- * files in a directory of its own; the outside anchor of the gateway suite.
+ * files in a directory of its own; the outside anchor of the gateway suite. Kept-alive connections
+ * are never closed after a number of requests, as Node's are not.
  */
 export async function startNginx (upstreamPort: number): Promise<ServerProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'luna-bench-nginx-'))
@@ -35,9 +36,13 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  # nginx closes a kept-alive connection after 1 000 requests by default, on both sides; Node
+  # does not: the load generator would count each close as an error.
+  keepalive_requests 1000000;
   upstream orders {
     server ${HOST}:${upstreamPort};
     keepalive 128;
+    keepalive_requests 1000000;
   }
   server {
     listen ${HOST}:${port};
