@@ -8,10 +8,24 @@ export const InvalidInstanceIdError = createError<[string, string]>(
 )
 
 /** Instance info handed to `fastify.lunaRegistry` that breaks a rule a POST body would. */
-export const InvalidInstanceInfoError = createError<[string]>(
+export const InvalidInstanceInfoError = createError<[string, string]>(
   'FST_LUNA_INVALID_INSTANCE_INFO',
-  '%s',
+  'info%s %s',
   400
+)
+
+/** A client error that came without a code of its own. */
+export const BadRequestError = createError(
+  'FST_LUNA_BAD_REQUEST',
+  'Bad Request',
+  400
+)
+
+/** A fault of the registry or its store; the details are logged, never sent. */
+export const InternalError = createError(
+  'FST_LUNA_INTERNAL_ERROR',
+  'Internal Server Error',
+  500
 )
 
 /** A field of a body that nests objects or arrays deeper than the registry walks. */

@@ -1,9 +1,25 @@
+// The public surface, listed one by one: what embedders, store authors and Luna's other packages
+// use. Everything else is internal and may change. `test/exports.test.ts` pins this list.
 import { lunaRegistry } from './plugin.js'
 
 export default lunaRegistry
 export { lunaRegistry }
+
+// The registry, in process (`fastify.lunaRegistry`), and its events.
 export { LunaRegistry } from './registry.js'
-export type { InstanceFilter, InstanceStatus, LunaRegistryConfig, RegisterOutcome, ServiceFilter, ServiceStatus } from './registry.js'
+export type {
+  InstanceFilter,
+  InstanceStatus,
+  Listing,
+  LunaRegistryConfig,
+  Page,
+  RegisterOutcome,
+  RegistryLogger,
+  ServiceFilter,
+  ServiceListing,
+  ServiceStatus
+} from './registry.js'
+export { EVENT_TYPES } from './events.js'
 export type {
   DeregisteredEvent,
   EvictedEvent,
@@ -15,8 +31,10 @@ export type {
   StatusReason,
   UpdatedEvent
 } from './events.js'
-export { EVENT_TYPES } from './events.js'
-export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions, LunaRegistrySettings } from './options.js'
+export type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
+
+// Options.
+export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions } from './options.js'
 export {
   DEFAULT_EVICT_AFTER,
   DEFAULT_HEARTBEAT_TIMEOUT,
@@ -25,11 +43,12 @@ export {
   DEFAULT_PREFIX,
   DEFAULT_SNAPSHOT_TIMEOUT,
   DEFAULT_SWEEP_INTERVAL,
-  DEFAULT_USERNAME,
-  normaliseOptions
+  DEFAULT_USERNAME
 } from './options.js'
-export { BALANCER_KINDS, balancerKind, createBalancer, type Balancer, type BalancerCandidate, type BalancerKind, type CreateBalancerOptions } from './balancer.js'
+
+// Stores.
 export { MemoryStore } from './stores/memory-store.js'
+export { STORE_METHODS, isSharedStore } from './store.js'
 export type {
   BalancerOptions,
   HeartbeatResult,
@@ -42,9 +61,33 @@ export type {
   SharedEvent,
   SharedStore
 } from './store.js'
-export { STORE_METHODS, isSharedStore } from './store.js'
-export * from './errors.js'
-export * from './schemas.js'
+
+// The balancer `pick` uses, for the gateway.
+export { BALANCER_KINDS, balancerKind, createBalancer, type Balancer, type BalancerCandidate, type BalancerKind, type CreateBalancerOptions } from './balancer.js'
+
+// Errors, to catch by class or by code.
+export {
+  BadRequestError,
+  BodyTooDeepError,
+  InstanceIdMismatchError,
+  InstanceNotFoundError,
+  InternalError,
+  InvalidContentEncodingError,
+  InvalidInstanceIdError,
+  InvalidInstanceInfoError,
+  InvalidOptionError,
+  InvalidUtf8Error,
+  NoInstanceAvailableError,
+  RouteNotFoundError,
+  ServiceNotFoundError,
+  StoreUnavailableError,
+  UnauthorizedError,
+  UnsupportedCharsetError,
+  UnsupportedContentEncodingError
+} from './errors.js'
+
+// The rules of the wire contract, for clients and servers built on Luna.
+export { FIELD_MAX_DEPTH, MAX_PAGE_LIMIT } from './schemas.js'
 export { parseInstanceId, isHostname, isServiceName, type InstanceIdParts } from './instance-id.js'
 export { parseDuration, formatDuration } from './duration.js'
 export { withoutUserinfo } from './userinfo.js'

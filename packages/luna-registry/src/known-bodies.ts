@@ -22,22 +22,6 @@ export const bodyDigest: (text: string | Buffer) => string = typeof crypto.hash 
   : (text) => crypto.createHash('sha256').update(text).digest('binary')
 
 /**
- * Freezes `value` and everything it holds (a parsed JSON body: plain objects and arrays), without
- * recursing: however deep it nests, the stack does not grow.
- */
-function deepFreeze (value: unknown): void {
-  // Most heartbeats bring a remembered info, frozen already: nothing is allocated for them.
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return
-  const pending: object[] = [value]
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    Object.freeze(item)
-    for (const child of Object.values(item)) {
-      if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) pending.push(child as object)
-    }
-  }
-}
-
-/**
  * The last body accepted from each instance, by the SHA-256 of its text, with what it was
  * checked and turned into. An instance sends the same body with every heartbeat; the same text,
  * sent again to the same instance id, is neither parsed nor checked again. That is sound because
@@ -46,29 +30,18 @@ function deepFreeze (value: unknown): void {
  * text keeps the memory per instance small; two texts with one SHA-256 are not a practical
  * concern.
  *
- * The info is frozen before it is stored (`freeze`), so every request that gets it gets the same
- * value, and the store may keep it without a copy; the JSON of the part of the view it decides is
+ * The info is frozen (every checked body is), so every request that gets it gets the same value,
+ * and the store may keep it without a copy; the JSON of the part of the view it decides is
  * written once, when first asked for. One entry per instance: a heartbeat with a different body
  * replaces it, and removing or evicting the instance forgets it.
  */
 export class KnownBodies {
   readonly #known = new Map<string, Known>()
-  readonly #checked = new WeakSet<object>()
 
   /** The info a body with `digest` stands for when it is the body last accepted for `instanceId`. */
   lookup (instanceId: string, digest: string): Readonly<InstanceInfo> | undefined {
     const known = this.#known.get(instanceId)
     return known !== undefined && known.digest === digest ? known.info : undefined
-  }
-
-  /** Whether `value` is an info handed out by `lookup`, so known to pass the body schema. */
-  checked (value: unknown): boolean {
-    return this.#checked.has(value as object)
-  }
-
-  /** Whether `info` is the body last accepted for `instanceId` (so checked together with it). */
-  remembers (instanceId: string, info: unknown): boolean {
-    return this.#known.get(instanceId)?.info === info
   }
 
   /**
@@ -93,19 +66,8 @@ export class KnownBodies {
     return viewJson(view, this.infoJson(view))
   }
 
-  /**
-   * `info`, frozen all the way down (a parsed body, before it goes to the store): the store then
-   * keeps its objects without a copy, and they are the ones `remember` keeps.
-   */
-  freeze<T> (info: T): T {
-    deepFreeze(info)
-    return info
-  }
-
   /** After `info`, parsed from a text with `digest`, has been accepted for `instanceId`. */
-  remember (instanceId: string, digest: string, info: InstanceInfo): void {
-    deepFreeze(info)
-    this.#checked.add(info)
+  remember (instanceId: string, digest: string, info: Readonly<InstanceInfo>): void {
     this.#known.set(instanceId, { digest, info, head: undefined, tail: undefined })
   }
 

@@ -23,7 +23,7 @@ export interface LunaRegistryOptions {
   sweepInterval?: number | string
   /** The event stream at `{prefix}/events`. */
   events?: LunaEventsOptions
-  /** Where instances are kept. Default: a new `MemoryStore`. */
+  /** Where instances are kept. Default: a new `MemoryStore`, closed with the app; a store passed in is yours to close. */
   store?: RegistryStore
   /** Serve the HTML panel to browsers. Default `true`. */
   panel?: boolean
@@ -48,6 +48,8 @@ export interface LunaRegistrySettings {
   sweepInterval: number
   events: { keepAlive: number, maxBuffer: number, snapshotTimeout: number }
   store: RegistryStore
+  /** Whether the registry made the store, and so closes it: a store passed in is the caller's. */
+  ownsStore: boolean
   panel: boolean
   now: () => number
 }
@@ -139,6 +141,7 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
     sweepInterval,
     events: { keepAlive, maxBuffer, snapshotTimeout },
     store: normaliseStore(options.store),
+    ownsStore: options.store === undefined,
     panel: options.panel ?? true,
     now: options.now ?? Date.now
   }

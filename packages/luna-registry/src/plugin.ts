@@ -4,13 +4,15 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { protect } from './auth.js'
 import { normaliseOptions, type LunaRegistryOptions } from './options.js'
-import { kBodies, LunaRegistry } from './registry.js'
+import { LunaRegistry } from './registry.js'
+import { KnownBodies, rememberedBodies } from './remembered-bodies.js'
 import { jsonBodyParser } from './request-body.js'
 import { eventRoutes } from './routes/events.js'
 import { instanceListRoutes, instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
 import { panelAssets, panelViews } from './panel.js'
-import { errorHandler, notFoundHandler, schemaErrorFormatter, validatorCompiler } from './validation.js'
+import { errorHandler, notFoundHandler } from './http-errors.js'
+import { schemaErrorFormatter, validatorCompiler } from './validation.js'
 import { servicesJson } from './view-json.js'
 
 /** Bytes below which an answer goes out as it is: compressing it would save less than it costs. */
@@ -29,8 +31,12 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
   fastify.addHook('onReady', async () => { await registry.start() })
   fastify.addHook('onClose', async () => {
     await registry.stop()
-    await settings.store.close()
+    // A store passed in is the caller's to close, as a client passed to @fastify/redis is.
+    if (settings.ownsStore) await settings.store.close()
   })
+  // The bodies last accepted from each instance, and their views' JSON: see remembered-bodies.ts.
+  const bodies = new KnownBodies()
+  const writeView = bodies.writeView.bind(bodies)
 
   // Everything below lives in an encapsulated child: the host app sees the decorator and the
   // routes, never the auth hook, the validator, the error handler or the view engine.
@@ -51,9 +57,9 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     if (settings.auth !== false) await protect(child, settings.auth)
     // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
     if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)
-    await child.register(instanceRoutes, { registry })
+    await child.register(rememberedBodies, { registry, bodies, routes: instanceRoutes })
     // The stream writes its own response, so no compression ever holds back an event.
-    await child.register(eventRoutes, { registry, ...settings.events })
+    await child.register(eventRoutes, { registry, writeView, ...settings.events })
     // The reads whose answers can be large: compressed when the client asks for it, away from
     // the heartbeat path, which gets no compression hook at all. The view engine adds a hook of
     // its own; keeping it here, beside the instance routes, keeps it off that path too.
@@ -68,18 +74,16 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
         // Requests are JSON, never compressed: only answers are.
         globalDecompression: false
       })
-      await reads.register(instanceListRoutes, { registry })
+      await reads.register(instanceListRoutes, { registry, writeView })
       await reads.register(async (services: FastifyInstance) => {
         // A single service and a pick are written field by field, each view from its
         // remembered body's text where there is one; lists are streamed by the routes.
-        const known = registry[kBodies]
-        const writeView = known.writeView.bind(known)
         services.setSerializerCompiler(() => (data: unknown) => servicesJson(data, writeView))
         if (settings.panel) {
           await panelViews(services, settings.prefix)
           await services.register(panelAssets)
         }
-        await services.register(serviceRoutes, { registry, panel: settings.panel })
+        await services.register(serviceRoutes, { registry, writeView, panel: settings.panel })
       })
     })
   }, { prefix: settings.prefix })

@@ -9,7 +9,7 @@ import {
   UnsupportedContentEncodingError
 } from './errors.js'
 import { FIELD_MAX_DEPTH } from './schemas.js'
-import { tooDeepField } from './validation.js'
+import { tooDeepField } from './info-validation.js'
 
 type Done = (error: Error | null, body?: unknown) => void
 

@@ -60,8 +60,12 @@ export interface ListFilter {
 
 /**
  * The only thing a backend implements. Every method is async and every write is atomic.
- * Records handed out are read-only snapshots: callers never mutate them, stores never mutate
- * them after handing them out.
+ *
+ * Inputs are frozen; stores may keep them. Every record and update the registry hands a store is
+ * frozen all the way down (its `metadata` and `balancerOptions` included), so a store may keep
+ * those objects as they are, without a copy, and may tell a repeated one by identity. Records
+ * handed out are read-only snapshots: callers never mutate them, stores never mutate them after
+ * handing them out.
  */
 export interface RegistryStore {
   /** Create, or replace whole, the instance with `record.instanceId`, and say which happened. */

@@ -1,11 +1,6 @@
-import type { ServiceListing } from './registry.js'
+import type { ServiceListing } from './views.js'
+import { DEFAULT_BALANCER_OPTIONS, NO_METADATA } from './records.js'
 import type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
-import type { BalancerOptions } from './store.js'
-
-/** A record's metadata when its body had none: one frozen object, so it can be told by identity. */
-export const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({})
-/** A record's balancer options when its body had none. */
-export const DEFAULT_BALANCER_OPTIONS: Readonly<BalancerOptions> = Object.freeze({ weight: 1 })
 
 /** The serialiser of lists and errors: built field by field, they need no schema to filter them. */
 export const plainJson = (data: unknown): string => JSON.stringify(data)

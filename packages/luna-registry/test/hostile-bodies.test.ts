@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { deflateSync, gzipSync } from 'node:zlib'
 import t from 'tap'
 import { FIELD_MAX_DEPTH } from '../src/index.js'
-import { KnownBodies } from '../src/known-bodies.js'
 import { AUTH, PREFIX, build, info } from './helpers.js'
 
 const ID = 'orders:10.0.0.1:8080'
@@ -92,13 +91,14 @@ t.test('in process: a long flat array is shallow, and accepted', async (t) => {
   t.ok(created)
 })
 
-t.test('KnownBodies.freeze: a value nested far deeper than the stack is frozen all the way down', async (t) => {
-  const bodies = new KnownBodies()
-  const deep = JSON.parse(nestedArrays(200_000)) as unknown[]
-  t.equal(bodies.freeze(deep), deep)
-  let inner: unknown[] = deep
-  for (let level = 1; level < 200_000; level++) inner = inner[0] as unknown[]
-  t.ok(Object.isFrozen(deep) && Object.isFrozen(inner), 'the outermost and the innermost array')
+t.test('in process: the caller\'s info is never frozen or kept; the stored one is frozen', async (t) => {
+  const app = await build(t)
+  const given = info('orders', { metadata: { zone: 'eu' }, balancerOptions: { weight: 2, tags: ['a'] } }) as never as Record<string, any>
+  const { instance } = await app.lunaRegistry.register(ID, given as never)
+  t.notOk(Object.isFrozen(given) || Object.isFrozen(given['metadata']), 'the caller keeps an object it can change')
+  given['metadata'].zone = 'us'
+  t.equal((await app.lunaRegistry.getInstance(ID))?.metadata['zone'], 'eu', 'changing it changes nothing stored')
+  t.ok(Object.isFrozen(instance.metadata) && Object.isFrozen((instance.balancerOptions as Record<string, unknown>)['tags']), 'what is stored is frozen all the way down')
 })
 
 t.test('metadata keys: 1 to 128 characters, or a 400 naming body/metadata and the rule', async (t) => {

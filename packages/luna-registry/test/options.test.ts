@@ -107,7 +107,7 @@ t.test('fastify.lunaRegistry serves in-process look-ups and writes', async (t) =
   t.same(await registry.listInstances(), [])
 })
 
-t.test('the store is closed with the app, and a custom store is used', async (t) => {
+t.test('a store passed in is used, and left open for its owner to close', async (t) => {
   let closed = 0
   const inner = new MemoryStore()
   const store = wrapStore({ close: async () => { closed++ } }, inner)
@@ -116,6 +116,19 @@ t.test('the store is closed with the app, and a custom store is used', async (t)
   await app.inject({ method: 'POST', url: '/registry/v1/instances/orders:h:1', headers: AUTH, payload: info() })
   t.equal((await inner.list()).length, 1)
   t.equal(app.lunaRegistry.store, store)
+  await app.close()
+  t.equal(closed, 0, 'the app did not close what it was given')
+  t.equal((await inner.list()).length, 1, 'and the caller can still read it')
+})
+
+t.test('the store the registry made itself is closed with the app', async (t) => {
+  const app = Fastify()
+  await app.register(lunaRegistry)
+  await app.ready()
+  const store = app.lunaRegistry.store
+  let closed = 0
+  const close = store.close.bind(store)
+  store.close = async () => { closed++; await close() }
   await app.close()
   t.equal(closed, 1)
 })

@@ -28,6 +28,8 @@ t.test('Redis stopped: fast 503s, one log line, the server stays up; Redis back:
   const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } })
   const store = new RedisStore({ url: redis.url, log: app.log })
   await app.register(lunaRegistry, { store })
+  // The store is the test's: the registry leaves it open.
+  app.addHook('onClose', async () => { await store.close() })
   await app.ready()
   t.teardown(() => app.close())
   await store.ready()
@@ -79,6 +81,8 @@ t.test('Redis that stops answering with its connections open: one line when it s
   const store = new RedisStore({ url: redis.url, log: app.log, commandTimeout: 200 })
   // No sweeper: only the requests below talk to Redis, and none is on its way when it stops.
   await app.register(lunaRegistry, { store, sweepInterval: '1h' })
+  // The store is the test's: the registry leaves it open.
+  app.addHook('onClose', async () => { await store.close() })
   await app.ready()
   t.teardown(() => app.close())
   await store.ready()
@@ -108,6 +112,8 @@ t.test('Redis unreachable from the start: the registry starts and answers 503 un
   const app = Fastify()
   const store = new RedisStore({ url: redis.url })
   await app.register(lunaRegistry, { store })
+  // The store is the test's: the registry leaves it open.
+  app.addHook('onClose', async () => { await store.close() })
   await app.ready()
   t.teardown(() => app.close())
   t.equal((await app.inject({ method: 'GET', url: '/registry/v1/services', headers: AUTH })).statusCode, 503)

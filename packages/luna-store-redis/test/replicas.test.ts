@@ -21,6 +21,8 @@ async function replica (t: Tap, keyPrefix: string, options: LunaRegistryOptions 
   const app = Fastify()
   const store = new RedisStore({ url: REDIS_URL, keyPrefix })
   await app.register(lunaRegistry, { store, ...options })
+  // The store is the test's: the registry leaves it open.
+  app.addHook('onClose', async () => { await store.close() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   await store.ready()
   t.teardown(() => app.close())

@@ -20,6 +20,8 @@ async function replica (t: Tap, url: string, options: RedisStoreOptions = {}): P
   const app = Fastify()
   const store = new RedisStore({ url, ...options })
   await app.register(lunaRegistry, { store })
+  // The store is the test's: the registry leaves it open.
+  app.addHook('onClose', async () => { await store.close() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   await store.ready()
@@ -162,6 +164,8 @@ t.test('a replica that starts while Redis is away resyncs once its subscription 
   const app = Fastify()
   const store = new RedisStore({ url: redis.url })
   await app.register(lunaRegistry, { store })
+  // The store is the test's: the registry leaves it open.
+  app.addHook('onClose', async () => { await store.close() })
   t.teardown(() => app.close())
   let resyncs = 0
   app.lunaRegistry.on('resync', () => { resyncs++ })

@@ -3,12 +3,14 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { RegistryEvent } from '../events.js'
 import { drained, nextTurn, PIECE_SIZE } from '../json-stream.js'
-import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
+import type { LunaRegistry } from '../registry.js'
 import { serviceListJson } from '../view-json.js'
-import { EventsQuerySchema } from '../schemas.js'
+import { EventsQuerySchema, type InstanceView } from '../schemas.js'
 
 export interface EventRoutesOptions {
   registry: LunaRegistry
+  /** Writes an instance view's JSON. */
+  writeView: (view: InstanceView) => string
   /** Milliseconds between keep-alive comments. */
   keepAlive: number
   /** Unread bytes after which a subscriber is dropped. */
@@ -43,11 +45,9 @@ interface Subscriber {
   stale?: boolean
 }
 
-export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, keepAlive, maxBuffer, snapshotTimeout }) => {
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, writeView, keepAlive, maxBuffer, snapshotTimeout }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const subscribers = new Set<Subscriber>()
-  const known = registry[kBodies]
-  const writeView = known.writeView.bind(known)
 
   const drop = ({ res }: Subscriber, why: string, unread: number): void => {
     fastify.log.warn({ unread }, `luna-registry: dropping an event subscriber that ${why}`)
@@ -164,7 +164,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     let services
     try {
       // Walked once per subscriber: a list, not the listing's one-pass iterable.
-      services = [...(await registry[kServicePage]({}, {})).items]
+      services = [...(await registry.servicePage({}, {})).items]
     } catch (error) {
       // Events already sent would stay unrepaired: end the streams, and their clients reconnect to
       // a snapshot of their own (or a 503 while the store is away).
@@ -200,7 +200,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     let services
     try {
       await nextTurn()
-      services = await registry[kServicePage]({ service }, {})
+      services = await registry.servicePage({ service }, {})
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.
       leave(subscriber)

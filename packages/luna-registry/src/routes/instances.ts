@@ -1,15 +1,14 @@
-import type { FastifyPluginAsync, FastifyRequest, FastifySchemaCompiler, FastifySerializerCompiler, preHandlerHookHandler } from 'fastify'
+import type { FastifyPluginAsync, preHandlerHookHandler, preValidationHookHandler } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { InstanceNotFoundError, InvalidInstanceIdError } from '../errors.js'
+import { InstanceNotFoundError, InvalidInstanceIdError, RouteNotFoundError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
-import { validatorCompiler, wildcardNamed } from '../validation.js'
-import { instanceListJson, plainJson } from '../view-json.js'
+import { wildcardNamed } from '../validation.js'
+import { withoutUserinfo } from '../userinfo.js'
+import { instanceListJson } from '../view-json.js'
 import { nextTurn, PIECE_SIZE } from '../json-stream.js'
 import { sendList } from './lists.js'
-import { bodyDigest } from '../known-bodies.js'
-import { bodyBytes, checkedJsonParser } from '../request-body.js'
-import { kBodies, kHeartbeat, kInstancePage, kRegister, type LunaRegistry } from '../registry.js'
+import type { LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
   ErrorResponses,
@@ -18,7 +17,7 @@ import {
   InstanceParamsSchema,
   InstanceQuerySchema,
   InstanceViewSchema,
-  type InstanceInfo
+  type InstanceView
 } from '../schemas.js'
 
 /** Instance bodies are small; anything larger is a mistake or an attack. */
@@ -34,60 +33,15 @@ const checkId: preHandlerHookHandler = async (request) => {
   if (!parsed.ok) throw new InvalidInstanceIdError(id, parsed.reason)
 }
 
+// An instance id has no `/`: `/instances/a:b:1/extra` is another route, and there is none.
+const onePathSegment: preValidationHookHandler = (request, _reply, done) => {
+  if (!(request.params as InstanceParams)['*'].includes('/')) return done()
+  done(new RouteNotFoundError(request.method, withoutUserinfo(request.url)))
+}
+
 export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const known = registry[kBodies]
-
-  // A success is one view, most often of a remembered body, whose JSON is then mostly written;
-  // errors are built field by field in the schema's shape.
-  const writeView = known.writeView.bind(known) as (data: unknown) => string
-  const viewSerializer: FastifySerializerCompiler<object> = ({ httpStatus }) =>
-    httpStatus?.startsWith('2') === true ? writeView : plainJson
-  const answersView = { ...formatter, serializerCompiler: viewSerializer }
-
-  // A body that is the one last accepted for this instance (most heartbeats) comes back as the
-  // info it was then, already checked (its bytes UTF-8 among the rest); any other is parsed, and
-  // its digest kept with it until it has been accepted and can be remembered. What the headers
-  // say of the bytes is checked for every request.
-  const parseJson = checkedJsonParser(fastify.getDefaultJsonParser('error', 'error'))
-  const digests = new WeakMap<object, string>()
-  fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
-    let bytes: Buffer
-    try {
-      bytes = bodyBytes(request, raw as Buffer)
-    } catch (error) {
-      return done(error as Error)
-    }
-    const digest = bodyDigest(bytes)
-    const info = known.lookup((request.params as InstanceParams)['*'], digest)
-    if (info !== undefined) return done(null, info)
-    parseJson(request, bytes, (error, body) => {
-      if (error === null && typeof body === 'object' && body !== null) digests.set(body, digest)
-      done(error, body)
-    })
-  })
-  // `instanceId` is the store's own string: the request's is a slice that would keep its URL alive.
-  const remember = (request: FastifyRequest, instanceId: string): void => {
-    const info = request.body as InstanceInfo
-    const digest = digests.get(info)
-    if (digest === undefined) return
-    digests.delete(info)
-    known.remember(instanceId, digest, info)
-  }
-  // What `lookup` gave passed this schema when it was remembered.
-  const bodyValidator: FastifySchemaCompiler<object> = (route) => {
-    const validate = validatorCompiler(route)
-    if (route.httpPart !== 'body') return validate
-    const check: ReturnType<FastifySchemaCompiler<object>> = (data: unknown): boolean => {
-      if (known.checked(data)) return true
-      const valid = validate(data) as boolean
-      check.errors = validate.errors
-      return valid
-    }
-    return check
-  }
-  const takesBody = { ...answersView, bodyLimit: BODY_LIMIT, validatorCompiler: bodyValidator }
+  const takesBody = { ...formatter, bodyLimit: BODY_LIMIT, preValidation: onePathSegment }
 
   app.post('/instances/*', {
     ...takesBody,
@@ -97,8 +51,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const { created, instance } = await registry[kRegister](request.params['*'], known.freeze(request.body))
-    remember(request, instance.instanceId)
+    const { created, instance } = await registry.register(request.params['*'], request.body)
     return await reply.code(created ? 201 : 200).send(instance)
   })
 
@@ -110,14 +63,14 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
       response: { 200: InstanceViewSchema, ...ErrorResponses }
     }
   }, async (request) => {
-    const instance = await registry[kHeartbeat](request.params['*'], known.freeze(request.body))
+    const instance = await registry.heartbeat(request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
-    remember(request, instance.instanceId)
     return instance
   })
 
   app.delete('/instances/*', {
     ...formatter,
+    preValidation: onePathSegment,
     preHandler: checkId,
     schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...ErrorResponses } }
   }, async (request, reply) => {
@@ -126,7 +79,8 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   })
 
   app.get('/instances/*', {
-    ...answersView,
+    ...formatter,
+    preValidation: onePathSegment,
     preHandler: checkId,
     schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
   }, async (request) => {
@@ -140,10 +94,8 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
  * `GET /instances`, apart from the routes above: it is registered where responses may be
  * compressed, which the heartbeat path has no use for.
  */
-export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
+export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry, writeView: (view: InstanceView) => string }> = async (fastify, { registry, writeView }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const known = registry[kBodies]
-  const writeView = known.writeView.bind(known)
 
   app.get('/instances', {
     // The list is streamed; the schema documents it.
@@ -152,7 +104,7 @@ export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> 
     const { service, status, limit, after } = request.query
     // Reading and sorting a large registry takes a turn of its own.
     await nextTurn()
-    const page = await registry[kInstancePage]({ service, status }, { after, limit })
+    const page = await registry.instancePage({ service, status }, { after, limit })
     return await sendList(request, reply, page.next, instanceListJson(page.items, writeView, PIECE_SIZE))
   })
 }

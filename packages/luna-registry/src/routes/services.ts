@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { ServiceNotFoundError } from '../errors.js'
 import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
-import { kBodies, kServicePage, type LunaRegistry } from '../registry.js'
+import type { LunaRegistry } from '../registry.js'
 import { nextTurn, PIECE_SIZE } from '../json-stream.js'
 import { serviceListJson } from '../view-json.js'
 import { sendList } from './lists.js'
@@ -23,13 +23,13 @@ import { wildcardNamed } from '../validation.js'
 
 export interface ServiceRoutesOptions {
   registry: LunaRegistry
+  /** Writes an instance view's JSON. */
+  writeView: (view: InstanceView) => string
   panel: boolean
 }
 
-export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fastify, { registry, panel }) => {
+export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fastify, { registry, writeView, panel }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const known = registry[kBodies]
-  const writeView = known.writeView.bind(known)
   // The same URL answers HTML or JSON by the Accept header: caches must keep them apart.
   const wantsPanel = (request: FastifyRequest, reply: FastifyReply): boolean => {
     if (!panel) return false
@@ -46,7 +46,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     }
     // Reading and grouping a large registry takes a turn of its own.
     await nextTurn()
-    const page = await registry[kServicePage]({ status }, { after, limit })
+    const page = await registry.servicePage({ status }, { after, limit })
     await sendList(request, reply, page.next, serviceListJson(page.items, writeView, PIECE_SIZE))
   }
 

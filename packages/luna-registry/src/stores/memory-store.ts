@@ -12,14 +12,9 @@ function fresh (text: string): string {
   return JSON.parse(JSON.stringify(text)) as string
 }
 
-/** `value` itself when nothing can change it, else a copy of its own properties. */
-function own<T extends object> (value: T): T {
-  return Object.isFrozen(value) ? value : { ...value }
-}
-
 /**
- * A private copy, so nothing the caller keeps can change what is stored; frozen objects (the
- * routes freeze the bodies they remember) are kept as they are. Built field by field, with the
+ * The record to keep: its objects are frozen (see `RegistryStore`), so they are kept as they
+ * are. Built field by field, with the
  * description in the literal when there is one: records then have one of two shapes, which keeps
  * reads fast, and none carries a spill array for a field added afterwards (40 bytes a record).
  * Copying so costs a tenth of what a spread of objects of varied shapes does. Records handed out
@@ -32,8 +27,7 @@ function copy (record: InstanceUpdate, registeredAt: number, reportedDownSince =
   const instanceId = previous?.instanceId ?? fresh(record.instanceId)
   const name = previous?.name ?? fresh(record.name)
   const { version, url, status, description, lastHeartbeat } = record
-  const balancerOptions = own(record.balancerOptions)
-  const metadata = own(record.metadata)
+  const { balancerOptions, metadata } = record
   const stored: InstanceRecord = description === undefined
     ? { instanceId, name, version, url, status, balancerOptions, metadata, registeredAt, lastHeartbeat }
     : { instanceId, name, description, version, url, status, balancerOptions, metadata, registeredAt, lastHeartbeat }

@@ -1,0 +1,111 @@
+import type { InstanceStatus } from './events.js'
+import type { InstanceView } from './schemas.js'
+import type { InstanceRecord } from './store.js'
+import { instanceViews, serviceListing, statusOf, type ServiceListing } from './views.js'
+
+export type ServiceStatus = 'UP' | 'DOWN'
+
+export interface InstanceFilter {
+  service?: string | undefined
+  status?: InstanceStatus | undefined
+}
+
+export interface ServiceFilter {
+  status?: ServiceStatus | undefined
+  /** Only the service of this name. */
+  service?: string | undefined
+}
+
+/** Where a page of a sorted list starts, and how long it is at most; without `limit`, the rest of the list. */
+export interface Page {
+  /** The id (instances) or name (services) after which the page starts. */
+  after?: string | undefined
+  limit?: number | undefined
+}
+
+/**
+ * A page of a list, read once: its items, each made only when it is reached, so a list that is
+ * written out as its reader takes it never holds more than the records it shows.
+ */
+export interface Listing<T> {
+  items: Iterable<T>
+  /** The `after` of the next page (the last item's id or name), when more items follow. */
+  next: string | undefined
+}
+
+type Records = ReadonlyArray<Readonly<InstanceRecord>>
+
+function compare (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+export function byId (a: Readonly<InstanceRecord>, b: Readonly<InstanceRecord>): number {
+  return compare(a.instanceId, b.instanceId)
+}
+
+/** The index of the first item of `sorted` whose key sorts after `after`. */
+function firstAfter<T> (sorted: readonly T[], after: string, key: (item: T) => string): number {
+  let low = 0
+  let high = sorted.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (key(sorted[middle]!) <= after) low = middle + 1
+    else high = middle
+  }
+  return low
+}
+
+/**
+ * The records of each service, in arrays of their exact size: a list written to a slow reader
+ * keeps them until it is done, and arrays grown by `push` hold half as much again.
+ */
+function groupByName (records: Records): Map<string, Array<Readonly<InstanceRecord>>> {
+  const counts = new Map<string, number>()
+  for (const record of records) counts.set(record.name, (counts.get(record.name) ?? 0) + 1)
+  const groups = new Map<string, Array<Readonly<InstanceRecord>>>()
+  for (const [name, count] of counts) groups.set(name, new Array<Readonly<InstanceRecord>>(count))
+  // `counts` now counts down the records of each service still to be placed.
+  for (const record of records) {
+    const left = counts.get(record.name)!
+    counts.set(record.name, left - 1)
+    groups.get(record.name)![left - 1] = record
+  }
+  return groups
+}
+
+/** A page of the instances among `listed` (a store's list), sorted by id, filtered by status. */
+export function instancePage (listed: Records, filter: InstanceFilter, page: Page, now: number, timeout: number): Listing<InstanceView> {
+  // Our own array, sorted in place.
+  const records = filter.status === undefined ? listed.slice() : listed.filter((record) => statusOf(record, now, timeout) === filter.status)
+  records.sort(byId)
+  const start = page.after === undefined ? 0 : firstAfter(records, page.after, (record) => record.instanceId)
+  const end = page.limit === undefined ? records.length : Math.min(records.length, start + page.limit)
+  const next = end < records.length && end > start ? records[end - 1]!.instanceId : undefined
+  // A page keeps only its own records, not the whole list's.
+  const shown = start === 0 && end === records.length ? records : records.slice(start, end)
+  return { items: instanceViews(shown, now, timeout), next }
+}
+
+/** A page of the services among `listed` (a store's list), sorted by name, filtered by status. */
+export function servicePage (listed: Records, filter: ServiceFilter, page: Page, now: number, timeout: number): Listing<ServiceListing> {
+  const byName = groupByName(listed)
+  const names = [...byName.keys()].sort(compare)
+  const matches = (name: string): boolean => filter.status === undefined ||
+    (byName.get(name)!.some((record) => statusOf(record, now, timeout) === 'OK') ? 'UP' : 'DOWN') === filter.status
+  const shown: string[] = []
+  let i = page.after === undefined ? 0 : firstAfter(names, page.after, (name) => name)
+  for (; i < names.length && (page.limit === undefined || shown.length < page.limit); i++) {
+    if (matches(names[i]!)) shown.push(names[i]!)
+  }
+  let next: string | undefined
+  if (page.limit !== undefined && shown.length > 0) {
+    for (; i < names.length && next === undefined; i++) if (matches(names[i]!)) next = shown.at(-1)
+  }
+  const groups = shown.map((name) => byName.get(name)!)
+  return { items: services(groups, now, timeout), next }
+}
+
+/** Each group of records (one service's, ours to sort) as a service, made when it is reached. */
+function * services (groups: Array<Array<Readonly<InstanceRecord>>>, now: number, timeout: number): Generator<ServiceListing> {
+  for (const records of groups) yield serviceListing(records[0]!.name, records.sort(byId), now, timeout)
+}

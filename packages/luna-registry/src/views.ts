@@ -1,0 +1,103 @@
+import type { InstanceStatus } from './events.js'
+import type { InstanceView, ServiceView } from './schemas.js'
+import type { InstanceRecord } from './store.js'
+
+/** `DOWN` when the instance says so or its last heartbeat is `timeout` old; else `OK`. */
+export function statusOf (record: Pick<InstanceRecord, 'status' | 'lastHeartbeat'>, now: number, timeout: number): InstanceStatus {
+  return record.status === 'DOWN' || now - record.lastHeartbeat >= timeout ? 'DOWN' : 'OK'
+}
+
+/** When the effective status last became DOWN: the earlier of reporting DOWN and the deadline. */
+function downSince (record: Readonly<InstanceRecord>, now: number, timeout: number): number | undefined {
+  const deadline = record.lastHeartbeat + timeout
+  const timedOut = now >= deadline
+  if (record.status === 'DOWN') {
+    const reported = record.reportedDownSince ?? record.lastHeartbeat
+    return timedOut ? Math.min(reported, deadline) : reported
+  }
+  return timedOut ? deadline : undefined
+}
+
+// Timestamps repeat across reads (lists, panels, streams) until the next heartbeat: each
+// millisecond is formatted once, from a small cache. The last one asked for is kept apart:
+// heartbeats and events in the same millisecond ask for it.
+const isoCache = new Map<number, string>()
+let lastMs = Number.NaN
+let lastText = ''
+
+/** `ms` as an ISO 8601 timestamp. */
+export function iso (ms: number): string {
+  if (ms === lastMs) return lastText
+  let text = isoCache.get(ms)
+  if (text === undefined) {
+    if (isoCache.size >= 16_384) isoCache.clear()
+    text = new Date(ms).toISOString()
+    isoCache.set(ms, text)
+  }
+  lastMs = ms
+  lastText = text
+  return text
+}
+
+/**
+ * The view of a record, its fields in the schema's order: one literal per shape (with a
+ * description or without), so every view has one of two shapes and `JSON.stringify` takes its
+ * fast path.
+ */
+export function instanceView (record: Readonly<InstanceRecord>, now: number, timeout: number): InstanceView {
+  const { instanceId, name, description, version, url, balancerOptions, metadata } = record
+  const status = statusOf(record, now, timeout)
+  const reportedStatus = record.status
+  const registeredAt = iso(record.registeredAt)
+  const lastHeartbeat = iso(record.lastHeartbeat)
+  const view: InstanceView = description === undefined
+    ? { instanceId, name, version, url, status, reportedStatus, balancerOptions, metadata, registeredAt, lastHeartbeat }
+    : { instanceId, name, description, version, url, status, reportedStatus, balancerOptions, metadata, registeredAt, lastHeartbeat }
+  // Rare (an instance that is DOWN): left out of the literals.
+  const since = downSince(record, now, timeout)
+  if (since !== undefined) view.downSince = iso(since)
+  return view
+}
+
+/** The views of `records`, in their order, each made when it is reached. */
+export function * instanceViews (records: ReadonlyArray<Readonly<InstanceRecord>>, now: number, timeout: number): Generator<InstanceView> {
+  for (const record of records) yield instanceView(record, now, timeout)
+}
+
+/** A service's description: that of its most recently registered instance that has one, else `''`. */
+export function latestDescription (records: Iterable<Readonly<Pick<InstanceRecord, 'description' | 'registeredAt' | 'instanceId'>>>): string {
+  let latest: Readonly<Pick<InstanceRecord, 'description' | 'registeredAt' | 'instanceId'>> | undefined
+  for (const record of records) {
+    if (record.description === undefined || record.description === '') continue
+    if (latest === undefined || record.registeredAt > latest.registeredAt ||
+      (record.registeredAt === latest.registeredAt && record.instanceId < latest.instanceId)) {
+      latest = record
+    }
+  }
+  return latest?.description ?? ''
+}
+
+/** A service as a list writes it: its figures, then its instances' views, made one at a time. */
+export interface ServiceListing extends Omit<ServiceView, 'instances'> {
+  instances: Iterable<InstanceView>
+}
+
+/** A service's figures, and its instances (`records`, sorted by id) as views made when read. */
+export function serviceListing (name: string, records: ReadonlyArray<Readonly<InstanceRecord>>, now: number, timeout: number): ServiceListing {
+  let instancesOnline = 0
+  for (const record of records) if (statusOf(record, now, timeout) === 'OK') instancesOnline++
+  return {
+    name,
+    description: latestDescription(records),
+    status: instancesOnline > 0 ? 'UP' : 'DOWN',
+    instancesOnline,
+    instancesTotal: records.length,
+    instances: instanceViews(records, now, timeout)
+  }
+}
+
+/** A service listing with its views made, as one literal: every service view has one shape. */
+export function materialise (service: ServiceListing): ServiceView {
+  const { name, description, status, instancesOnline, instancesTotal } = service
+  return { name, description, status, instancesOnline, instancesTotal, instances: [...service.instances] }
+}
