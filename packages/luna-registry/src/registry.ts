@@ -217,19 +217,21 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
    */
   async [kServicePage] (filter: ServiceFilter & { service?: string | undefined }, page: Page): Promise<Listing<ServiceListing>> {
     const now = this.now()
-    const byName = groupByName(await this.store.list(filter.service === undefined ? {} : { service: filter.service }))
-    const names = [...byName.keys()].sort(compare)
-    const matches = (name: string): boolean => filter.status === undefined || this.#serviceStatus(byName.get(name)!, now) === filter.status
-    const shown: string[] = []
+    const { names, recordsOf } = groupByName(await this.store.list(filter.service === undefined ? {} : { service: filter.service }))
+    const matches = (i: number): boolean => filter.status === undefined || this.#serviceStatus(recordsOf(i), now) === filter.status
+    const shown: number[] = []
     let i = page.after === undefined ? 0 : firstAfter(names, page.after, (name) => name)
     for (; i < names.length && (page.limit === undefined || shown.length < page.limit); i++) {
-      if (matches(names[i]!)) shown.push(names[i]!)
+      if (matches(i)) shown.push(i)
     }
     let next: string | undefined
     if (page.limit !== undefined && shown.length > 0) {
-      for (; i < names.length && next === undefined; i++) if (matches(names[i]!)) next = shown.at(-1)
+      for (; i < names.length && next === undefined; i++) if (matches(i)) next = names[shown.at(-1)!]
     }
-    const groups = shown.map((name) => byName.get(name)!)
+    // A page keeps only its own services' records; the whole list keeps the one array of them all.
+    const groups = page.limit === undefined
+      ? (function * () { for (const index of shown) yield recordsOf(index) })()
+      : shown.map(recordsOf)
     return { items: this.#services(groups, now), next }
   }
 
@@ -335,7 +337,7 @@ export class LunaRegistry extends EventEmitter<RegistryEventMap> {
   }
 
   /** Each group of records (one service's, ours to sort) as a service, made when it is reached. */
-  * #services (groups: Array<Array<Readonly<InstanceRecord>>>, now: number): Generator<ServiceListing> {
+  * #services (groups: Iterable<Array<Readonly<InstanceRecord>>>, now: number): Generator<ServiceListing> {
     for (const records of groups) yield this.#serviceListing(records[0]!.name, records.sort(byId), now)
   }
 
@@ -478,21 +480,31 @@ function compare (a: string, b: string): number {
 }
 
 /**
- * The records of each service, in arrays of their exact size: a list written to a slow reader
- * keeps them until it is done, and arrays grown by `push` hold half as much again.
+ * The services of `records`, sorted by name, and the records of each. They are kept in one array,
+ * service after service: a list written to a slow reader keeps them until it is done, and one
+ * large array is neither copied by the garbage collector's young generation nor grown with room
+ * to spare, as a thousand small ones were. `recordsOf(i)` is a new array, the caller's to sort.
  */
-function groupByName (records: Array<Readonly<InstanceRecord>>): Map<string, Array<Readonly<InstanceRecord>>> {
-  const counts = new Map<string, number>()
-  for (const record of records) counts.set(record.name, (counts.get(record.name) ?? 0) + 1)
-  const groups = new Map<string, Array<Readonly<InstanceRecord>>>()
-  for (const [name, count] of counts) groups.set(name, new Array<Readonly<InstanceRecord>>(count))
-  // `counts` now counts down the records of each service still to be placed.
-  for (const record of records) {
-    const left = counts.get(record.name)!
-    counts.set(record.name, left - 1)
-    groups.get(record.name)![left - 1] = record
+function groupByName (records: Array<Readonly<InstanceRecord>>): { names: string[], recordsOf: (index: number) => Array<Readonly<InstanceRecord>> } {
+  const slots = new Map<string, number>()
+  for (const record of records) slots.set(record.name, (slots.get(record.name) ?? 0) + 1)
+  const names = [...slots.keys()].sort(compare)
+  const bounds = new Array<number>(names.length + 1)
+  let at = 0
+  for (let i = 0; i < names.length; i++) {
+    bounds[i] = at
+    at += slots.get(names[i]!)!
+    // From here on, where the service's next record goes.
+    slots.set(names[i]!, bounds[i]!)
   }
-  return groups
+  bounds[names.length] = at
+  const all = new Array<Readonly<InstanceRecord>>(records.length)
+  for (const record of records) {
+    const slot = slots.get(record.name)!
+    slots.set(record.name, slot + 1)
+    all[slot] = record
+  }
+  return { names, recordsOf: (index) => all.slice(bounds[index], bounds[index + 1]) }
 }
 
 function byId (a: Readonly<InstanceRecord>, b: Readonly<InstanceRecord>): number {
