@@ -18,6 +18,8 @@ export interface BenchConfig {
   registrations: number
   /** Instances registered and left to time out in the detection suite. */
   detectionInstances: number
+  /** Clients that request a large answer and never read it (slow-readers). */
+  slowReaders: number
 }
 
 interface Knob {
@@ -37,7 +39,8 @@ export const KNOBS: readonly Knob[] = [
   { env: 'BENCH_SUBSCRIBERS', key: 'subscribers', fallback: 1000, min: 1, help: 'event stream subscribers (fan-out)' },
   { env: 'BENCH_FANOUT_INSTANCES', key: 'fanoutInstances', fallback: 100, min: 1, help: 'instances registered in the fan-out suite' },
   { env: 'BENCH_REGISTRATIONS', key: 'registrations', fallback: 200, min: 1, help: 'registrations timed to their event (fan-out)' },
-  { env: 'BENCH_DETECTION_INSTANCES', key: 'detectionInstances', fallback: 200, min: 1, help: 'instances left to time out (detection)' }
+  { env: 'BENCH_DETECTION_INSTANCES', key: 'detectionInstances', fallback: 200, min: 1, help: 'instances left to time out (detection)' },
+  { env: 'BENCH_SLOW_READERS', key: 'slowReaders', fallback: 200, min: 1, help: 'clients that never read their answer (slow-readers)' }
 ]
 
 /** Reads the knobs from `env`; a value that is not a number at or above its minimum is an error. */

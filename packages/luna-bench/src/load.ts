@@ -34,7 +34,7 @@ export interface LoadTarget {
 }
 
 /** User + system CPU of a process, in microseconds, from /proc (Linux); NaN elsewhere. */
-function cpuTime (pid: number | undefined): number {
+export function cpuTime (pid: number | undefined): number {
   if (pid === undefined) return Number.NaN
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
@@ -134,4 +135,11 @@ export async function startCeiling (nodeArgs: string[] = []): Promise<ServerProc
 /** Stops every server, even when one of them fails to stop. */
 export async function stopAll (servers: ReadonlyArray<ServerProcess | undefined>): Promise<void> {
   await Promise.allSettled(servers.map(async (server) => await server?.stop()))
+}
+
+/** Resident memory of a process, in bytes, from /proc (Linux). */
+export function residentBytes (pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (match === null) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(match[1]) * 1024
 }

@@ -6,6 +6,7 @@ import { heartbeats } from './suites/heartbeats.js'
 import { profile } from './suites/profile.js'
 import { redis } from './suites/redis.js'
 import { scale } from './suites/scale.js'
+import { slowReaders } from './suites/slow-readers.js'
 
 /**
  * Every suite, in run order. A suite is one entry; a run that names no suite runs those marked
@@ -18,5 +19,6 @@ export const SUITES: readonly Suite[] = [
   fanout,
   detection,
   gateway,
+  slowReaders,
   profile
 ]

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { runChild } from '../child.js'
 import { request } from '../http.js'
 import { AUTHORIZATION, instances, PREFIX } from '../payload.js'
-import { startLuna, stopAll, type ServerProcess } from '../processes.js'
+import { residentBytes, startLuna, stopAll, type ServerProcess } from '../processes.js'
 import { heartbeatAll, registerAll } from '../registration.js'
 import type { Figure, Table } from '../report.js'
 import type { ScaleProbeReport } from '../scale-probe.js'
@@ -37,13 +36,6 @@ async function timePage (baseUrl: string, path: string, accept: string, contentT
     if (i >= 2) times.push(response.ms)
   }
   return { path, bytes, ms: distribution(times) }
-}
-
-/** Resident memory of a process, in bytes, from /proc (Linux). */
-function residentBytes (pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  if (match === null) throw new Error(`no VmRSS for process ${pid}`)
-  return Number(match[1]) * 1024
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
