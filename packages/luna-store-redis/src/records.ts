@@ -61,14 +61,14 @@ function sameInfo (a: InstanceUpdate, b: InstanceUpdate): boolean {
 }
 
 /**
- * The JSON of the info, written once for each remembered body: the registry hands the store a
- * remembered body's frozen metadata with every heartbeat that repeats it, and the text is kept
- * with it (weakly: it goes with the body).
+ * The info's JSON, written once for each info the registry hands over again and again. Inputs
+ * are deeply frozen (luna-registry's store rule), so objects that are the same by identity are
+ * the same by value, and a text written from them stays right. Every heartbeat that repeats a
+ * remembered body brings the same metadata object: the text is kept with it, weakly, so it goes
+ * when the body is forgotten.
  */
 const written = new WeakMap<object, Written>()
 export function infoJson (update: InstanceUpdate): string {
-  // Frozen objects are taken as unchanging, as the memory store takes them.
-  if (!Object.isFrozen(update.metadata) || !Object.isFrozen(update.balancerOptions)) return writeInfo(update)
   const known = written.get(update.metadata)
   if (known !== undefined && sameInfo(known.update, update)) return known.json
   const json = writeInfo(update)

@@ -46,6 +46,9 @@ const BATCH = 1000
  * (`FST_LUNA_STORE_UNAVAILABLE`), and the connection is retried until Redis is back. When the
  * shared state may have changed unannounced (the subscription was down, or the keys were lost),
  * the subscriber's `resync` is called.
+ *
+ * As luna-registry's store rule has it, what the store is given is deeply frozen and it may keep
+ * it: the record a registration hands back is the one it was given.
  */
 export class RedisStore implements SharedStore {
   readonly keyPrefix: string
@@ -94,10 +97,9 @@ export class RedisStore implements SharedStore {
       keys.instance(record.instanceId), keys.ids, keys.service(record.name), keys.live, keys.timedOut,
       record.instanceId, infoJson(record), record.name, record.status, record.registeredAt, record.lastHeartbeat,
       record.reportedDownSince ?? ''))
-    const instance = { ...record }
     return previous === null
-      ? { created: true, instance, timedOut: timedOut === 1 }
-      : { created: false, instance, previous: toRecord(previous), timedOut: timedOut === 1 }
+      ? { created: true, instance: record, timedOut: timedOut === 1 }
+      : { created: false, instance: record, previous: toRecord(previous), timedOut: timedOut === 1 }
   }
 
   async heartbeat (update: InstanceUpdate): Promise<HeartbeatResult | undefined> {
