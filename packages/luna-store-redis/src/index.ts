@@ -1,1 +1,2 @@
-export { RedisStore, type RedisStoreOptions, type StoreLogger } from './redis-store.js'
+export { RedisStore, type RedisStoreOptions } from './redis-store.js'
+export type { StoreLogger } from './connection.js'

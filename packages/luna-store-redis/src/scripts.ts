@@ -1,3 +1,6 @@
+import type { Redis } from 'ioredis'
+import type { Fields } from './records.js'
+
 // Lua, so that every write is one atomic round trip. An instance is a hash at `{prefix}i:{id}`
 // with its info as JSON beside the fields the scripts need (status, times, name). Indexes: the
 // set of all ids, a set per service, and two sorted sets scored by last heartbeat: `live` (not
@@ -135,3 +138,30 @@ if value then return value end
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 `
+
+/** A heartbeat's reply: the previous fields, whether it had timed out, its reportedDownSince now. */
+export type HeartbeatReply = [Fields, number, string]
+
+/** The scripts as commands of a connection, each taking its keys, then its arguments. */
+export interface Scripts {
+  lunaRegister: (...args: Array<string | number>) => Promise<[Fields | null, number]>
+  lunaHeartbeats: (...args: Array<string | number>) => Promise<Array<HeartbeatReply | null>>
+  lunaRemove: (...args: Array<string | number>) => Promise<number>
+  lunaList: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaClaim: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaEvict: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaMarker: (...args: Array<string | number>) => Promise<string>
+}
+
+/** `redis`, with the scripts defined on it as commands. */
+export function defineScripts (redis: Redis): Redis & Scripts {
+  redis.defineCommand('lunaRegister', { numberOfKeys: 5, lua: REGISTER })
+  // The number of keys comes first in each call: one per heartbeat of the batch, and two more.
+  redis.defineCommand('lunaHeartbeats', { lua: HEARTBEATS })
+  redis.defineCommand('lunaRemove', { numberOfKeys: 4, lua: REMOVE })
+  redis.defineCommand('lunaList', { numberOfKeys: 1, lua: LIST })
+  redis.defineCommand('lunaClaim', { numberOfKeys: 2, lua: CLAIM })
+  redis.defineCommand('lunaEvict', { numberOfKeys: 3, lua: EVICT })
+  redis.defineCommand('lunaMarker', { numberOfKeys: 1, lua: MARKER })
+  return redis as Redis & Scripts
+}
