@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import { ago, exact, overviewRows, shorten, since, versionsOf } from '../src/panel.js'
-import { prefersHtml } from '../src/negotiation.js'
 import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
 
 const BROWSER = { ...AUTH, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8' }
@@ -25,18 +24,6 @@ t.test('a browser gets the panel at /services/ and /services', async (t) => {
     t.match(res.headers['content-type'], /^text\/html; charset=utf-8/)
     t.match(res.body, /<title>Services · Luna<\/title>/)
     t.match(res.body, /No services yet/)
-  }
-})
-
-t.test('curl and fetch get JSON from the same URL, and caches are told it varies', async (t) => {
-  const app = await build(t)
-  const html = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })
-  t.equal(html.headers.vary, 'Accept')
-  for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/html', 'text/html;q=0.5, application/json']) {
-    const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: { ...AUTH, ...(accept === undefined ? {} : { accept }) } })
-    t.match(res.headers['content-type'], /application\/json/, `Accept: ${String(accept)}`)
-    t.equal(res.headers.vary, 'Accept')
-    t.same(res.json(), [])
   }
 })
 
@@ -340,16 +327,4 @@ t.test('10 000 instances in 1 000 services: the overview stays under 1 MB', asyn
   t.match(html, /<strong id="total-instances">9800 \/ 10000<\/strong>/)
   t.match(html, /<strong id="total-down">20<\/strong>/)
   t.ok(html.indexOf('data-service="service-0950"') < html.indexOf('data-service="service-0001"'), 'the DOWN ones first')
-})
-
-t.test('content negotiation follows the Accept header', async (t) => {
-  t.equal(prefersHtml(undefined), false)
-  t.equal(prefersHtml('*/*'), false)
-  t.equal(prefersHtml('text/html'), true)
-  t.equal(prefersHtml('TEXT/HTML'), true)
-  t.equal(prefersHtml('application/json, text/html'), false, 'a tie goes to JSON')
-  t.equal(prefersHtml('text/html, application/json;q=0.9'), true)
-  t.equal(prefersHtml('text/html;q=0.1, */*'), false)
-  t.equal(prefersHtml('text/*, application/json;q=0.5'), true)
-  t.equal(prefersHtml('text/html;q=0'), false)
 })
