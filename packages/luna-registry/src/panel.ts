@@ -39,22 +39,44 @@ declare module 'fastify' {
   }
 }
 
-const ASSETS: Record<string, string> = {
-  'luna.css': 'text/css; charset=utf-8',
-  'luna.js': 'text/javascript; charset=utf-8',
-  'luna.svg': 'image/svg+xml'
-}
+const SCRIPT = 'text/javascript; charset=utf-8'
+
+/** The panel's files; a script after the modules it imports. */
+const ASSETS: ReadonlyArray<[string, string]> = [
+  ['luna.css', 'text/css; charset=utf-8'],
+  ['luna.svg', 'image/svg+xml'],
+  ['luna-format.js', SCRIPT],
+  ['luna-dom.js', SCRIPT],
+  ['luna-overview.js', SCRIPT],
+  ['luna-service.js', SCRIPT],
+  ['luna.js', SCRIPT]
+]
+
+/** A static import of another of the panel's modules: `from './luna-dom.js'`. */
+const IMPORT = /(?<=\bfrom '\.\/)([\w-]+\.js)(?=')/g
 
 interface Asset { type: string, body: string, version: string }
 
 let loading: Promise<Map<string, Asset>> | undefined
 
-/** The panel's files, read once per process; each with a short digest of its content for its URL. */
+/**
+ * The panel's files, read once per process; each with a short digest of its content for its URL.
+ * A module's imports name the digests of the modules they import, so a page never runs a new
+ * script with an old module from the browser's cache, nor the other way round.
+ */
 async function assets (): Promise<Map<string, Asset>> {
-  loading ??= Promise.all(Object.entries(ASSETS).map(async ([name, type]): Promise<[string, Asset]> => {
-    const body = await readFile(new URL(name, PUBLIC), 'utf8')
-    return [name, { type, body, version: createHash('sha256').update(body).digest('hex').slice(0, 12) }]
-  })).then((entries) => new Map(entries)).catch((error: unknown) => {
+  loading ??= Promise.all(ASSETS.map(async ([name]) => await readFile(new URL(name, PUBLIC), 'utf8'))).then((bodies) => {
+    const loaded = new Map<string, Asset>()
+    ASSETS.forEach(([name, type], i) => {
+      const body = bodies[i]!.replace(IMPORT, (imported) => {
+        const version = loaded.get(imported)?.version
+        if (version === undefined) throw new Error(`${name} imports ${imported}, which is not a panel file listed before it`)
+        return `${imported}?v=${version}`
+      })
+      loaded.set(name, { type, body, version: createHash('sha256').update(body).digest('hex').slice(0, 12) })
+    })
+    return loaded
+  }).catch((error: unknown) => {
     loading = undefined
     throw error
   })
