@@ -6,7 +6,6 @@ import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { LunaRegistry, ServiceFilter } from './registry.js'
 import type { InstanceView, ServiceView } from './schemas.js'
-import type { InstanceRecord } from './store.js'
 
 // Beside src/ and dist/ alike, so the same URL works from the sources and the build.
 const VIEWS = fileURLToPath(new URL('../views', import.meta.url))
@@ -40,22 +39,44 @@ declare module 'fastify' {
   }
 }
 
-const ASSETS: Record<string, string> = {
-  'luna.css': 'text/css; charset=utf-8',
-  'luna.js': 'text/javascript; charset=utf-8',
-  'luna.svg': 'image/svg+xml'
-}
+const SCRIPT = 'text/javascript; charset=utf-8'
+
+/** The panel's files; a script after the modules it imports. */
+const ASSETS: ReadonlyArray<[string, string]> = [
+  ['luna.css', 'text/css; charset=utf-8'],
+  ['luna.svg', 'image/svg+xml'],
+  ['luna-format.js', SCRIPT],
+  ['luna-dom.js', SCRIPT],
+  ['luna-overview.js', SCRIPT],
+  ['luna-service.js', SCRIPT],
+  ['luna.js', SCRIPT]
+]
+
+/** A static import of another of the panel's modules: `from './luna-dom.js'`. */
+const IMPORT = /(?<=\bfrom '\.\/)([\w-]+\.js)(?=')/g
 
 interface Asset { type: string, body: string, version: string }
 
 let loading: Promise<Map<string, Asset>> | undefined
 
-/** The panel's files, read once per process; each with a short digest of its content for its URL. */
+/**
+ * The panel's files, read once per process; each with a short digest of its content for its URL.
+ * A module's imports name the digests of the modules they import, so a page never runs a new
+ * script with an old module from the browser's cache, nor the other way round.
+ */
 async function assets (): Promise<Map<string, Asset>> {
-  loading ??= Promise.all(Object.entries(ASSETS).map(async ([name, type]): Promise<[string, Asset]> => {
-    const body = await readFile(new URL(name, PUBLIC), 'utf8')
-    return [name, { type, body, version: createHash('sha256').update(body).digest('hex').slice(0, 12) }]
-  })).then((entries) => new Map(entries)).catch((error: unknown) => {
+  loading ??= Promise.all(ASSETS.map(async ([name]) => await readFile(new URL(name, PUBLIC), 'utf8'))).then((bodies) => {
+    const loaded = new Map<string, Asset>()
+    ASSETS.forEach(([name, type], i) => {
+      const body = bodies[i]!.replace(IMPORT, (imported) => {
+        const version = loaded.get(imported)?.version
+        if (version === undefined) throw new Error(`${name} imports ${imported}, which is not a panel file listed before it`)
+        return `${imported}?v=${version}`
+      })
+      loaded.set(name, { type, body, version: createHash('sha256').update(body).digest('hex').slice(0, 12) })
+    })
+    return loaded
+  }).catch((error: unknown) => {
     loading = undefined
     throw error
   })
@@ -131,15 +152,11 @@ const collator = new Intl.Collator('en', { numeric: true })
 
 export interface VersionCount { version: string, count: number }
 
-function countedVersions (counts: Map<string, number>): VersionCount[] {
-  return [...counts.keys()].sort(collator.compare).map((version) => ({ version, count: counts.get(version)! }))
-}
-
 /** The versions a service runs, in version order, each with how many instances run it. */
 export function versionsOf (instances: ReadonlyArray<Pick<InstanceView, 'version'>>): VersionCount[] {
   const counts = new Map<string, number>()
   for (const instance of instances) counts.set(instance.version, (counts.get(instance.version) ?? 0) + 1)
-  return countedVersions(counts)
+  return [...counts.keys()].sort(collator.compare).map((version) => ({ version, count: counts.get(version)! }))
 }
 
 /** DOWN first, then by name (services) or id (instances): what needs attention is on top. */
@@ -166,63 +183,37 @@ export interface ServiceRow {
   downSince?: string
 }
 
-interface Group {
-  name: string
-  online: number
-  total: number
-  versions: Map<string, number>
-  described: Readonly<InstanceRecord> | undefined
-  down: Array<Readonly<InstanceRecord>>
+/** The latest moment a DOWN service's instances went down: when the service went DOWN. */
+function lastDown (service: ServiceView): string | undefined {
+  let latest: string | undefined
+  for (const { downSince } of service.instances) {
+    if (downSince !== undefined && (latest === undefined || downSince > latest)) latest = downSince
+  }
+  return latest
+}
+
+function rowOf (service: ServiceView): ServiceRow {
+  const row: ServiceRow = {
+    name: service.name,
+    description: shorten(service.description),
+    status: service.status,
+    online: service.instancesOnline,
+    total: service.instancesTotal,
+    versions: versionsOf(service.instances)
+  }
+  if (service.status === 'DOWN') {
+    const downSince = lastDown(service)
+    if (downSince !== undefined) row.downSince = downSince
+  }
+  return row
 }
 
 /**
- * The overview's rows, straight from the store's records: the same figures as the service views
- * (status computed by the registry, the description of the most recently registered instance
- * that has one), without building a view of every instance, which is what a page of 10 000
- * instances would otherwise spend its time on.
+ * The overview's rows, read through the registry's service views: the registry alone decides
+ * statuses, down-since and which description a service shows.
  */
 export async function overviewRows (registry: LunaRegistry, filter: ServiceFilter = {}): Promise<ServiceRow[]> {
-  const now = registry.now()
-  const groups = new Map<string, Group>()
-  for (const record of await registry.store.list()) {
-    let group = groups.get(record.name)
-    if (group === undefined) {
-      group = { name: record.name, online: 0, total: 0, versions: new Map(), described: undefined, down: [] }
-      groups.set(record.name, group)
-    }
-    group.total++
-    if (registry.statusOf(record, now) === 'OK') group.online++
-    else group.down.push(record)
-    group.versions.set(record.version, (group.versions.get(record.version) ?? 0) + 1)
-    const latest = group.described
-    if (record.description !== undefined && record.description !== '' && (latest === undefined ||
-      record.registeredAt > latest.registeredAt ||
-      (record.registeredAt === latest.registeredAt && record.instanceId < latest.instanceId))) {
-      group.described = record
-    }
-  }
-  const rows: ServiceRow[] = []
-  for (const group of groups.values()) {
-    const status = group.online > 0 ? 'UP' : 'DOWN'
-    if (filter.status !== undefined && filter.status !== status) continue
-    const row: ServiceRow = {
-      name: group.name,
-      description: shorten(group.described?.description ?? ''),
-      status,
-      online: group.online,
-      total: group.total,
-      versions: countedVersions(group.versions)
-    }
-    if (status === 'DOWN') {
-      // Views only for the instances of DOWN services: the registry says since when each is down.
-      for (const record of group.down) {
-        const since = registry.view(record, now).downSince
-        if (since !== undefined && (row.downSince === undefined || since > row.downSince)) row.downSince = since
-      }
-    }
-    rows.push(row)
-  }
-  return rows.sort(downFirst((row) => row.name))
+  return (await registry.listServices(filter)).map(rowOf).sort(downFirst((row) => row.name))
 }
 
 async function render (reply: FastifyReply, page: string, data: object): Promise<FastifyReply> {

@@ -1,21 +1,10 @@
-import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import { ago, exact, overviewRows, shorten, since, versionsOf } from '../src/panel.js'
-import { prefersHtml } from '../src/negotiation.js'
 import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
+import { BROWSER, withoutOwnScript } from './panel-html.js'
 
-const BROWSER = { ...AUTH, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8' }
 const XSS = '<script>alert("x")</script>'
-/** The one script element a panel page has: its own file, under the prefix, with no content. */
-const OWN_SCRIPT = new RegExp(`<script type="module" src="${PREFIX}/assets/luna\\.js\\?v=[0-9a-f]{12}"></script>`)
-
-/** The page without its own script element, so that any other `<script` is a finding. */
-function withoutOwnScript (html: string): string {
-  const found = html.match(new RegExp(OWN_SCRIPT.source, 'g')) ?? []
-  if (found.length !== 1) throw new Error(`expected the panel's own script exactly once, found it ${found.length} times`)
-  return html.replace(OWN_SCRIPT, '')
-}
 
 t.test('a browser gets the panel at /services/ and /services', async (t) => {
   const app = await build(t)
@@ -25,18 +14,6 @@ t.test('a browser gets the panel at /services/ and /services', async (t) => {
     t.match(res.headers['content-type'], /^text\/html; charset=utf-8/)
     t.match(res.body, /<title>Services · Luna<\/title>/)
     t.match(res.body, /No services yet/)
-  }
-})
-
-t.test('curl and fetch get JSON from the same URL, and caches are told it varies', async (t) => {
-  const app = await build(t)
-  const html = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })
-  t.equal(html.headers.vary, 'Accept')
-  for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/html', 'text/html;q=0.5, application/json']) {
-    const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: { ...AUTH, ...(accept === undefined ? {} : { accept }) } })
-    t.match(res.headers['content-type'], /application\/json/, `Accept: ${String(accept)}`)
-    t.equal(res.headers.vary, 'Accept')
-    t.same(res.json(), [])
   }
 })
 
@@ -185,36 +162,6 @@ t.test('a service name in the page cannot break out of its attribute or the mark
   t.notMatch(res.body, /<script>/)
 })
 
-t.test('the panel runs only its own files: no inline script or style, no other origin, no framing, not cached', async (t) => {
-  const app = await build(t)
-  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { url: 'http://h1:8080/', metadata: { zone: 'eu-1' } }) })
-  for (const url of [`${PREFIX}/services/`, `${PREFIX}/services/orders`, `${PREFIX}/services/nobody`]) {
-    const res = await app.inject({ method: 'GET', url, headers: BROWSER })
-    const directives = new Map(String(res.headers['content-security-policy']).split(';').map((part) => {
-      const [name = '', ...values] = part.trim().split(/\s+/)
-      return [name, values.join(' ')]
-    }))
-    t.equal(directives.get('default-src'), "'none'", `${url}: nothing by default`)
-    t.equal(directives.get('script-src'), "'self'", `${url}: scripts only from the panel's origin, none inline, no eval`)
-    t.equal(directives.get('connect-src'), "'self'", `${url}: connections only to the panel's origin`)
-    t.equal(directives.get('style-src'), "'self'", `${url}: styles only from the panel's origin, none inline`)
-    t.equal(directives.get('frame-ancestors'), "'none'")
-    t.equal(directives.get('base-uri'), "'none'")
-    t.equal(directives.get('form-action'), "'none'")
-    t.equal(directives.get('require-trusted-types-for'), "'script'", `${url}: HTML strings cannot be written into the page`)
-    t.notMatch(String(res.headers['content-security-policy']), /unsafe-|nonce-|sha\d+-|\*|https?:/, `${url}: no exception`)
-    t.equal(res.headers['x-content-type-options'], 'nosniff')
-    t.equal(res.headers['cache-control'], 'no-store')
-    const html = withoutOwnScript(res.body)
-    t.notMatch(html, /<script|<style|style=|\son[a-z]+=|javascript:/i, `${url}: no inline script, style or handler`)
-    t.notMatch(html.replace(/http:\/\/h1:8080\//g, ''), /https?:\/\//, `${url}: no URL to another origin but the instance's own link`)
-    for (const [, ref = ''] of html.matchAll(/(?:src|href)="([^"]*)"/g)) {
-      if (ref === 'http://h1:8080/') continue
-      t.ok(ref.startsWith(`${PREFIX}/`), `${url}: ${ref} is under the prefix`)
-    }
-  }
-})
-
 t.test('the service page shows one service', async (t) => {
   const app = await build(t)
   await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { description: 'Takes orders' }) })
@@ -231,34 +178,6 @@ t.test('the service page shows one service', async (t) => {
   const api = await app.inject({ method: 'GET', url: `${PREFIX}/services/nobody`, headers: AUTH })
   t.equal(api.statusCode, 404)
   t.equal(api.json().code, 'FST_LUNA_SERVICE_NOT_FOUND', 'the API answers as before')
-})
-
-t.test('the stylesheet, script and icon are served under the prefix, self-contained', async (t) => {
-  const app = await build(t)
-  const html = (await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: BROWSER })).body
-  t.match(html, new RegExp(`<link rel="stylesheet" href="${PREFIX}/assets/luna.css\\?v=[0-9a-f]{12}">`))
-  t.match(html, OWN_SCRIPT)
-  const css = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.css`, headers: AUTH })
-  t.equal(css.statusCode, 200)
-  t.match(css.headers['content-type'], /^text\/css/)
-  t.match(css.body, /\.badge\.down/)
-  t.match(css.body, /prefers-color-scheme: dark/)
-  t.notMatch(css.body, /@import|url\(/, 'nothing fetched from elsewhere')
-  const js = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.js?v=anything`, headers: AUTH })
-  t.equal(js.statusCode, 200)
-  t.match(js.headers['content-type'], /^text\/javascript/)
-  t.equal(js.headers['x-content-type-options'], 'nosniff')
-  t.match(js.body, /new EventSource\(/, 'it follows the event stream')
-  t.notMatch(js.body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\bimport\(|https?:\/\//, 'no HTML strings, no eval, nothing from elsewhere')
-  t.match(js.body, /'x-luna-panel': '1'/, 'its writes carry a header a plain form or another site cannot send')
-  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.js` })).statusCode, 401, 'the script is behind the same auth')
-  const version = /luna\.css\?v=([0-9a-f]{12})/.exec(html)?.[1]
-  t.equal(version, createHash('sha256').update(css.body).digest('hex').slice(0, 12), 'the URL names the content, so a new release is fetched anew')
-  t.match(html, new RegExp(`<link rel="icon" href="${PREFIX}/assets/luna.svg\\?v=[0-9a-f]{12}" type="image/svg\\+xml">`))
-  const icon = await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.svg`, headers: AUTH })
-  t.equal(icon.statusCode, 200)
-  t.equal(icon.headers['content-type'], 'image/svg+xml')
-  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/assets/luna.svg` })).statusCode, 401, 'behind the same auth')
 })
 
 t.test('panel: false answers JSON to browsers too and serves no assets', async (t) => {
@@ -340,16 +259,4 @@ t.test('10 000 instances in 1 000 services: the overview stays under 1 MB', asyn
   t.match(html, /<strong id="total-instances">9800 \/ 10000<\/strong>/)
   t.match(html, /<strong id="total-down">20<\/strong>/)
   t.ok(html.indexOf('data-service="service-0950"') < html.indexOf('data-service="service-0001"'), 'the DOWN ones first')
-})
-
-t.test('content negotiation follows the Accept header', async (t) => {
-  t.equal(prefersHtml(undefined), false)
-  t.equal(prefersHtml('*/*'), false)
-  t.equal(prefersHtml('text/html'), true)
-  t.equal(prefersHtml('TEXT/HTML'), true)
-  t.equal(prefersHtml('application/json, text/html'), false, 'a tie goes to JSON')
-  t.equal(prefersHtml('text/html, application/json;q=0.9'), true)
-  t.equal(prefersHtml('text/html;q=0.1, */*'), false)
-  t.equal(prefersHtml('text/*, application/json;q=0.5'), true)
-  t.equal(prefersHtml('text/html;q=0'), false)
 })

@@ -1,8 +1,8 @@
+import accepts from '@fastify/accepts'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ServiceNotFoundError } from '../errors.js'
-import { prefersHtml } from '../negotiation.js'
 import { renderOverview, renderService } from '../panel.js'
 import type { LunaRegistry } from '../registry.js'
 import { nextTurn, PIECE_SIZE } from '../json-stream.js'
@@ -28,13 +28,21 @@ export interface ServiceRoutesOptions {
   panel: boolean
 }
 
+/**
+ * JSON unless the `Accept` header ranks HTML above it (by quality, then by how exactly it names
+ * the type, then by order), as browsers do: no header, a bare wildcard and a tie get JSON.
+ */
+const PANEL_TYPES = ['application/json', 'text/html']
+
 export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fastify, { registry, writeView, panel }) => {
+  // Decorates the requests of this scope only, not the host app's.
+  if (panel) await fastify.register(accepts)
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   // The same URL answers HTML or JSON by the Accept header: caches must keep them apart.
   const wantsPanel = (request: FastifyRequest, reply: FastifyReply): boolean => {
     if (!panel) return false
     reply.header('vary', 'Accept')
-    return prefersHtml(request.headers.accept)
+    return request.accepts().type(PANEL_TYPES) === 'text/html'
   }
 
   const list = async (request: FastifyRequest, reply: FastifyReply, query: ServiceQuery, negotiate = true): Promise<undefined> => {
