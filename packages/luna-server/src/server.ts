@@ -133,6 +133,10 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     if (options.store !== undefined && options.store !== 'memory') {
       const redis = await openRedisStore(options.store, options.storePrefix ?? 'luna:', app.log)
       store = redis
+      // A store passed to the registry stays its creator's to close. onClose hooks run last
+      // added first: added before the registry's, this one runs once the registry has stopped
+      // and its last sweep is done with the store.
+      app.addHook('onClose', async () => { await redis.close() })
       // Give Redis a moment to connect before the first request; if it is away, start anyway
       // and answer 503 until it comes back.
       app.addHook('onReady', async () => { await redis.ready(2000).catch(() => {}) })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { privateRedis } from '../../../test-support/redis-server.js'
 import { until } from '../../../test-support/until.js'
-import { REDIS_URL, requireRedis, uniquePrefix } from '../../luna-store-redis/test/redis.js'
+import { REDIS_URL, otherClients, requireRedis, uniquePrefix } from '../../luna-store-redis/test/redis.js'
 import { buildServer } from '../src/server.js'
 
 const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
@@ -38,4 +38,18 @@ t.test('/healthz says when the store is unavailable', async (t) => {
   await redis.start()
   await until('recovered', async () => (await app.inject('/healthz')).statusCode === 200 ? true : undefined, 10_000)
   t.pass('healthy again without a restart')
+})
+
+t.test('--store redis://: closing the server leaves no connection to Redis open', async (t) => {
+  const redis = await privateRedis(t)
+  if (redis === undefined) return
+  await redis.start()
+  const clients = otherClients(t, redis.url)
+  const app = buildServer({ logLevel: 'silent', store: redis.url })
+  t.teardown(() => app.close())
+  await app.ready()
+  t.equal((await clients()).length, 2, 'the store\'s connection and its subscriber\'s')
+  await app.close()
+  await until('Redis lists no connection but the test\'s own', async () => (await clients()).length === 0 || undefined)
+  t.pass('the server closed the store it created')
 })

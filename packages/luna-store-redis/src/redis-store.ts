@@ -59,6 +59,7 @@ export class RedisStore implements SharedStore {
   readonly #log: StoreLogger | undefined
   readonly #checkInterval: number
   #subscription: Subscription | undefined
+  #closed: Promise<void> | undefined
 
   constructor (options: RedisStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'luna:'
@@ -87,8 +88,9 @@ export class RedisStore implements SharedStore {
     })
   }
 
+  /** Whether Redis can be reached right now; never once `close()` has been called. */
   available (): boolean {
-    return this.#redis.status === 'ready'
+    return this.#closed === undefined && this.#redis.status === 'ready'
   }
 
   async register (record: InstanceRecord): Promise<RegisterResult> {
@@ -152,7 +154,17 @@ export class RedisStore implements SharedStore {
     await this.#subscription.start()
   }
 
+  /**
+   * Closes both connections, letting what was sent be answered first. Idempotent: whoever
+   * created the store closes it, and a second call (from a second owner's hook, say) waits for
+   * the same close rather than cutting it short.
+   */
   async close (): Promise<void> {
+    this.#closed ??= this.#close()
+    await this.#closed
+  }
+
+  async #close (): Promise<void> {
     await this.#subscription?.close()
     await closeConnection(this.#redis)
   }

@@ -89,6 +89,10 @@ t.test('Redis that stops answering with its connections open: one line when it s
   t.equal((await app.inject({ method: 'POST', url: URL_, headers: AUTH, payload: BODY })).statusCode, 201)
   // Answered after the event the POST published, on the same connection.
   t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).statusCode, 200)
+  // Only the lines from the pause on: on a loaded machine the first connection can outlast its
+  // 200 ms and be retried, an outage and a recovery of their own, told before this one.
+  const before = lines.length
+  const since = (): Array<{ msg: string }> => lines.slice(before)
 
   redis.pause()
   for (let i = 0; i < 5; i++) {
@@ -96,14 +100,14 @@ t.test('Redis that stops answering with its connections open: one line when it s
     t.equal(res.statusCode, 503)
     t.equal(res.json().message, UNAVAILABLE)
   }
-  t.equal(said(lines, 'Redis is unreachable; requests get 503 until it is back'), 1, 'one line for five failed requests')
+  t.equal(said(since(), 'Redis is unreachable; requests get 503 until it is back'), 1, 'one line for five failed requests')
   t.same(perRequest(lines), [], 'none for each of them')
 
   redis.resume()
   await until('Redis answers again', async () =>
     (await app.inject({ method: 'PUT', url: URL_, headers: AUTH, payload: BODY })).statusCode === 200 || undefined)
-  t.equal(said(lines, 'Redis is reachable again'), 1, 'one line when it answers again')
-  t.equal(said(lines, 'Redis is unreachable; requests get 503 until it is back'), 1)
+  t.equal(said(since(), 'Redis is reachable again'), 1, 'one line when it answers again')
+  t.equal(said(since(), 'Redis is unreachable; requests get 503 until it is back'), 1)
 })
 
 t.test('Redis unreachable from the start: the registry starts and answers 503 until it appears', async (t) => {

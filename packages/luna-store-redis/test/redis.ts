@@ -55,3 +55,17 @@ export async function openStore (t: Tap, prefix: string, options: RedisStoreOpti
   await store.ready()
   return store
 }
+
+/**
+ * The connections Redis at `url` lists, but the one this opens to ask (closed when the test
+ * ends): the CLIENT LIST lines of everyone else.
+ */
+export function otherClients (t: Tap, url: string): () => Promise<string[]> {
+  const name = `luna-test-${randomUUID()}`
+  const admin = new Redis(url, { connectionName: name })
+  t.teardown(() => admin.disconnect())
+  return async () => {
+    const list = await admin.client('LIST') as string
+    return list.split('\n').filter((line) => line !== '' && !line.includes(` name=${name} `))
+  }
+}
