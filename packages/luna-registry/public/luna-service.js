@@ -29,8 +29,10 @@ export function servicePage () {
         ? h('span', { class: 'why', title: `It reports OK, but its last heartbeat is ${since(heartbeatTimeout)} old or more` }, 'no heartbeat')
         : h('span', { class: 'why', title: 'The instance itself reports DOWN' }, 'reported'))
     }
-    const metadata = h('td', { class: 'metadata' }, ...Object.entries(view.metadata ?? {}).map(([key, value]) =>
-      h('span', { class: 'pair' }, h('span', { class: 'key' }, `${key}=`), value)))
+    const pairs = Object.entries(view.metadata ?? {})
+    const metadata = h('td', { class: 'metadata' }, ...(pairs.length === 0
+      ? [h('span', { class: 'none' }, '—')]
+      : pairs.map(([key, value]) => h('span', { class: 'pair' }, h('span', { class: 'key' }, `${key}=`), value))))
     entry.beat = agoTime(view.lastHeartbeat)
     const cells = [
       h('th', { scope: 'row', class: 'mono' }, view.instanceId),

@@ -125,6 +125,7 @@ t.test('the service page lists its instances: status, reported status, version, 
     '<td><span class="badge down">DOWN</span> <span class="why" title="It reports OK, but its last heartbeat is 30 s old or more">no heartbeat</span></td>' +
     '.*<td><time data-ago datetime="2026-01-01T00:00:12.000Z" title="2026-01-01 00:00:12 UTC">37 s ago</time></td>' +
     '<td><time data-ago datetime="2026-01-01T00:00:42.000Z" title="2026-01-01 00:00:42 UTC">7 s ago</time></td><td class="needs-js">'), 'reports OK, timed out: down since the deadline')
+  t.match(html, /<tr data-instance="orders:h2:8080"[^\n]*<td class="metadata"><span class="none">—<\/span><\/td>/, 'no metadata: a dash, as for no down-since')
   const order = ['orders:h2:8080', 'orders:h3:8080', 'orders:h1:8080'].map((id) => html.indexOf(`data-instance="${id}"`))
   t.ok(order[0]! > 0 && order[0]! < order[1]! && order[1]! < order[2]!, 'DOWN instances first, then by id')
   t.match(html, /<button type="button" class="danger small" data-deregister>Deregister<span class="visually-hidden"> orders:h1:8080<\/span><\/button>/, 'a deregister button naming its instance')
