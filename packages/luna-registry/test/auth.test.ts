@@ -52,6 +52,33 @@ t.test('wrong credentials are refused; the default is admin with a blank passwor
   }
 })
 
+t.test('a password or username one character off is refused, whichever way the header is written', async (t) => {
+  // 'ops:secret12' is 12 bytes, a whole number of base64 groups: a change to its last character
+  // changes only the header's last character, so a comparison that stopped short would pass it.
+  const app = await build(t, { auth: { username: 'ops', password: 'secret12' } })
+  const header = (scheme: string, userpass: string): { authorization: string } => ({ authorization: `${scheme} ${Buffer.from(userpass).toString('base64')}` })
+  const right = header('Basic', 'ops:secret12').authorization
+  const lastOff = header('Basic', 'ops:secret13').authorization
+  t.equal(lastOff.slice(0, -1), right.slice(0, -1), 'the headers differ in their last character only')
+  const get = async (headers: { authorization: string }): Promise<number> =>
+    (await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers })).statusCode
+  // `Basic` is the form clients send on every request; another spelling of it takes the long way.
+  for (const scheme of ['Basic', 'basic', 'BASIC']) {
+    t.equal(await get(header(scheme, 'ops:secret12')), 200, `${scheme}: the right credentials`)
+    const wrong: Array<[string, string]> = [
+      ['the last character of the password', 'ops:secret13'],
+      ['the first character of the password', 'ops:Secret12'],
+      ['a prefix of the password', 'ops:secret1'],
+      ['the password and one character more', 'ops:secret123'],
+      ['an empty password', 'ops:'],
+      ['the last character of the username', 'opt:secret12'],
+      ['a prefix of the username', 'op:secret12'],
+      ['the username and one character more', 'opss:secret12']
+    ]
+    for (const [label, userpass] of wrong) t.equal(await get(header(scheme, userpass)), 401, `${scheme}: ${label}`)
+  }
+})
+
 t.test('configured credentials, UTF-8 and colons in the password', async (t) => {
   const app = await build(t, { auth: { username: 'ops', password: 'pä:ss word' } })
   t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: basic('ops', 'pä:ss word') })).statusCode, 200)
