@@ -1,10 +1,9 @@
 import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import t from 'tap'
 import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 import lunaRegistry from '../src/index.js'
-import { AUTH, PREFIX, basic, build, info } from './helpers.js'
+import { AUTH, PREFIX, basic, build, info, listen } from './helpers.js'
 
 const CHALLENGE = 'Basic realm="Luna"'
 const ROUTES: Array<[string, string, unknown?]> = [
@@ -87,11 +86,7 @@ t.test('configured credentials, UTF-8 and colons in the password', async (t) => 
 })
 
 t.test('credentials embedded in a URL work over real HTTP', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry, { auth: { username: 'admin', password: 's3cret' } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { port } = await listen(t, { auth: { username: 'admin', password: 's3cret' } })
   // Node's http client, like curl and browsers, turns user:password@ into an Authorization header.
   const get = async (url: string): Promise<number> => await new Promise((resolve, reject) => {
     httpRequest(url, (res) => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject).end()
@@ -102,11 +97,7 @@ t.test('credentials embedded in a URL work over real HTTP', async (t) => {
 })
 
 t.test('the getting-started form admin@host works with the default blank password', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { port } = await listen(t)
   const body = await new Promise<string>((resolve, reject) => {
     httpRequest(`http://admin@127.0.0.1:${port}${PREFIX}/services/`, (res) => {
       let text = ''
@@ -117,11 +108,7 @@ t.test('the getting-started form admin@host works with the default blank passwor
 })
 
 t.test('a request without credentials is answered 401 and its connection closed, without waiting for its body', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry, { auth: { username: 'admin', password: 's3cret' } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { app, port } = await listen(t, { auth: { username: 'admin', password: 's3cret' } })
   for (const headers of ['', `Authorization: Basic ${Buffer.from('admin:wrong').toString('base64')}\r\n`]) {
     // Headers that announce a body, and no body: the client would hold the connection for ever.
     const connection = await rawConnection(t, port, `POST ${PREFIX}/instances/x:h:1 HTTP/1.1\r\nHost: x\r\n${headers}` +

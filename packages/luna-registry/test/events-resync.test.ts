@@ -103,13 +103,20 @@ t.test('a resync sends every subscriber a fresh snapshot of what the store holds
   t.notOk(all.ended || orders.ended)
 })
 
-t.test('events that come while the fresh snapshot is read wait for it', async (t) => {
-  const { app, base, gate } = await gated(t)
+/** A subscriber past its first snapshot, and a resync whose store read is held at the gate. */
+async function resyncHeld (t: Tap, { app, base, gate }: Server): Promise<EventStream> {
   const stream = await subscribe(t, base)
   await stream.next('snapshot')
   gate.close()
   app.lunaRegistry.emit('resync')
   await gate.reached()
+  return stream
+}
+
+t.test('events that come while the fresh snapshot is read wait for it', async (t) => {
+  const server = await gated(t)
+  const { app, gate } = server
+  const stream = await resyncHeld(t, server)
   await app.lunaRegistry.register('orders:h:1', info('orders') as never)
   gate.open()
   t.equal((await stream.next()).event, 'snapshot', 'the snapshot first')
@@ -134,12 +141,9 @@ t.test('a resync during a first snapshot sends that subscriber a fresh one after
 })
 
 t.test('resyncs that come while one is read are served by one more read', async (t) => {
-  const { app, base, gate } = await gated(t)
-  const stream = await subscribe(t, base)
-  await stream.next('snapshot')
-  gate.close()
-  app.lunaRegistry.emit('resync')
-  await gate.reached()
+  const server = await gated(t)
+  const { app, gate } = server
+  const stream = await resyncHeld(t, server)
   const before = gate.reads
   for (let i = 0; i < 5; i++) app.lunaRegistry.emit('resync')
   gate.open()
