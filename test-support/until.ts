@@ -13,3 +13,17 @@ export async function until<T> (what: string, check: () => Promise<T | undefined
     await sleep(20)
   }
 }
+
+/**
+ * What `promise` resolves to; a rejection naming `what` if it has not settled within `timeout`
+ * ms. A bound on a wait that would otherwise hang, not a measurement: keep it generous.
+ */
+export async function within<T> (what: string, promise: Promise<T>, timeout = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return await Promise.race([
+    promise,
+    new Promise<never>((resolve, reject) => {
+      timer = setTimeout(() => { reject(new Error(`${what}: nothing within ${timeout} ms`)) }, timeout)
+    })
+  ]).finally(() => { clearTimeout(timer) })
+}

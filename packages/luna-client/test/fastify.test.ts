@@ -4,7 +4,7 @@ import t from 'tap'
 import { until } from '../../../test-support/until.js'
 import lunaClientPlugin, { lunaClientPlugin as named } from '../src/fastify.js'
 import { createLunaClient, type InstanceView } from '../src/index.js'
-import { freePort, startRegistry, TestRegistry } from './helpers.js'
+import { freePort, next, startRegistry, TestRegistry } from './helpers.js'
 
 t.test('registers once listening, with the port it really got, and deregisters on close', async (t) => {
   const registry = await startRegistry(t)
@@ -121,7 +121,9 @@ t.test('the registry away at start: the app serves anyway and registers once the
   t.teardown(async () => { await app.close() })
   const { port: appPort } = app.server.address() as AddressInfo
   t.equal(await (await fetch(`http://127.0.0.1:${appPort}/`)).text(), 'up')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // It keeps trying: the next failed attempt says the registry was tried, and not reached.
+  const [error] = await next<[Error]>(app.lunaRegistration!, 'error')
+  t.match(error, { code: 'LUNA_CLIENT_NETWORK_ERROR' })
   t.notOk(app.lunaRegistration?.registered)
 
   const registry = new TestRegistry()

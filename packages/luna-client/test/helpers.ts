@@ -6,10 +6,15 @@ import { buildServer } from 'luna-server'
 export const credentials = { username: 'ops', password: 's3:cr/et@' }
 const userinfo = `${credentials.username}:${encodeURIComponent(credentials.password)}`
 
+/** A request the registry answered, and when (`performance.now()`). */
+export interface Answered { method: string, path: string, status: number, at: number }
+
 /** A real luna-server on 127.0.0.1 that a test can stop and start again on the same port. */
 export class TestRegistry {
   port = 0
   app: FastifyInstance | undefined
+  /** What this registry answered since it last started, in order. */
+  answered: Answered[] = []
   readonly #heartbeatTimeout: number
 
   constructor (options: { heartbeatTimeout?: number } = {}) {
@@ -29,6 +34,11 @@ export class TestRegistry {
   /** Starts (again) on the same port; the memory store starts empty. */
   async start (): Promise<this> {
     const app = buildServer({ ...credentials, heartbeatTimeout: this.#heartbeatTimeout, logLevel: 'silent' })
+    const answered: Answered[] = []
+    this.answered = answered
+    app.addHook('onResponse', async (request, reply) => {
+      answered.push({ method: request.method, path: decodeURIComponent(request.url), status: reply.statusCode, at: performance.now() })
+    })
     await app.listen({ port: this.port, host: '127.0.0.1' })
     this.port = (app.server.address() as AddressInfo).port
     this.app = app
@@ -39,6 +49,16 @@ export class TestRegistry {
     const app = this.app
     this.app = undefined
     await app?.close()
+  }
+
+  /** The writes (POST, PUT, DELETE) this registry answered for instance `id` since it last started, in order. */
+  writesFor (id: string): Answered[] {
+    return this.answered.filter(({ method, path }) => method !== 'GET' && path === `/registry/v1/instances/${id}`)
+  }
+
+  /** The same, as `PUT 404`, `POST 201`, … */
+  writesSeen (id: string): string[] {
+    return this.writesFor(id).map(({ method, status }) => `${method} ${status}`)
   }
 
   /** GET under the prefix, with the right credentials; `undefined` for a 404. */

@@ -1,10 +1,9 @@
 import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import t from 'tap'
 import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 import lunaRegistry from '../src/index.js'
-import { AUTH, PREFIX, basic, build, info } from './helpers.js'
+import { AUTH, PREFIX, basic, build, info, listen } from './helpers.js'
 
 const CHALLENGE = 'Basic realm="Luna"'
 const ROUTES: Array<[string, string, unknown?]> = [
@@ -52,6 +51,33 @@ t.test('wrong credentials are refused; the default is admin with a blank passwor
   }
 })
 
+t.test('a password or username one character off is refused, whichever way the header is written', async (t) => {
+  // 'ops:secret12' is 12 bytes, a whole number of base64 groups: a change to its last character
+  // changes only the header's last character, so a comparison that stopped short would pass it.
+  const app = await build(t, { auth: { username: 'ops', password: 'secret12' } })
+  const header = (scheme: string, userpass: string): { authorization: string } => ({ authorization: `${scheme} ${Buffer.from(userpass).toString('base64')}` })
+  const right = header('Basic', 'ops:secret12').authorization
+  const lastOff = header('Basic', 'ops:secret13').authorization
+  t.equal(lastOff.slice(0, -1), right.slice(0, -1), 'the headers differ in their last character only')
+  const get = async (headers: { authorization: string }): Promise<number> =>
+    (await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers })).statusCode
+  // `Basic` is the form clients send on every request; another spelling of it takes the long way.
+  for (const scheme of ['Basic', 'basic', 'BASIC']) {
+    t.equal(await get(header(scheme, 'ops:secret12')), 200, `${scheme}: the right credentials`)
+    const wrong: Array<[string, string]> = [
+      ['the last character of the password', 'ops:secret13'],
+      ['the first character of the password', 'ops:Secret12'],
+      ['a prefix of the password', 'ops:secret1'],
+      ['the password and one character more', 'ops:secret123'],
+      ['an empty password', 'ops:'],
+      ['the last character of the username', 'opt:secret12'],
+      ['a prefix of the username', 'op:secret12'],
+      ['the username and one character more', 'opss:secret12']
+    ]
+    for (const [label, userpass] of wrong) t.equal(await get(header(scheme, userpass)), 401, `${scheme}: ${label}`)
+  }
+})
+
 t.test('configured credentials, UTF-8 and colons in the password', async (t) => {
   const app = await build(t, { auth: { username: 'ops', password: 'pä:ss word' } })
   t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: basic('ops', 'pä:ss word') })).statusCode, 200)
@@ -60,11 +86,7 @@ t.test('configured credentials, UTF-8 and colons in the password', async (t) => 
 })
 
 t.test('credentials embedded in a URL work over real HTTP', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry, { auth: { username: 'admin', password: 's3cret' } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { port } = await listen(t, { auth: { username: 'admin', password: 's3cret' } })
   // Node's http client, like curl and browsers, turns user:password@ into an Authorization header.
   const get = async (url: string): Promise<number> => await new Promise((resolve, reject) => {
     httpRequest(url, (res) => { res.resume(); resolve(res.statusCode ?? 0) }).on('error', reject).end()
@@ -75,11 +97,7 @@ t.test('credentials embedded in a URL work over real HTTP', async (t) => {
 })
 
 t.test('the getting-started form admin@host works with the default blank password', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { port } = await listen(t)
   const body = await new Promise<string>((resolve, reject) => {
     httpRequest(`http://admin@127.0.0.1:${port}${PREFIX}/services/`, (res) => {
       let text = ''
@@ -90,11 +108,7 @@ t.test('the getting-started form admin@host works with the default blank passwor
 })
 
 t.test('a request without credentials is answered 401 and its connection closed, without waiting for its body', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry, { auth: { username: 'admin', password: 's3cret' } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { app, port } = await listen(t, { auth: { username: 'admin', password: 's3cret' } })
   for (const headers of ['', `Authorization: Basic ${Buffer.from('admin:wrong').toString('base64')}\r\n`]) {
     // Headers that announce a body, and no body: the client would hold the connection for ever.
     const connection = await rawConnection(t, port, `POST ${PREFIX}/instances/x:h:1 HTTP/1.1\r\nHost: x\r\n${headers}` +

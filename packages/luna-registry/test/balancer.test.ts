@@ -1,5 +1,5 @@
 import t from 'tap'
-import { BALANCER_KINDS, balancerKind, createBalancer, type Balancer, type BalancerCandidate } from '../src/balancer.js'
+import { BALANCER_KINDS, balancerKind, createBalancer, type Balancer, type BalancerCandidate } from '../src/index.js'
 
 const candidate = (instanceId: string, weight = 1): BalancerCandidate => ({ instanceId, weight })
 

@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import Fastify from 'fastify'
 import t from 'tap'
 import lunaRegistry from '../src/index.js'
-import { AUTH, PREFIX, build, fill, info, manualClock } from './helpers.js'
+import { AUTH, PREFIX, build, fill, info, listen, manualClock } from './helpers.js'
 import { EventStream } from './sse-client.js'
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
@@ -74,11 +73,7 @@ t.test('heartbeats and other small answers go out uncompressed, whatever the cli
 })
 
 t.test('the event stream is never compressed: each event arrives as it happens', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}${PREFIX}`
+  const { app, base } = await listen(t)
   await fill(app.lunaRegistry, 100, 3, 2000)
   const stream = await EventStream.open(`${base}/events`, { ...AUTH, 'accept-encoding': 'gzip, br' })
   t.teardown(() => stream.close())

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatDuration, parseDuration } from '../src/duration.js'
+import { formatDuration, parseDuration } from '../src/index.js'
 
 t.test('parseDuration reads milliseconds and unit suffixes', async (t) => {
   t.equal(parseDuration(1500), 1500)

@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import lunaRegistry, { MemoryStore, StoreUnavailableError, type ListFilter, type LunaRegistryOptions } from '../src/index.js'
-import { AUTH, PREFIX, info, wrapStore } from './helpers.js'
+import { MemoryStore, StoreUnavailableError, type ListFilter } from '../src/index.js'
+import { AUTH, info, listen, wrapStore } from './helpers.js'
 import { EventStream } from './sse-client.js'
 
 // A 'resync' from the registry says the store may hold what no event told: the streams get a
@@ -13,12 +12,13 @@ interface Tap { teardown: (fn: () => unknown) => void }
 
 interface Server { app: FastifyInstance, base: string, inner: MemoryStore, gate: Gate }
 
-/** Holds the store's list reads while closed. */
+/** Holds the store's list reads while closed, and counts them. */
 class Gate {
   #closed: { promise: Promise<void>, open: () => void } | undefined
   #reached: Promise<void> = Promise.resolve()
   #reach: () => void = () => {}
   failing = false
+  reads = 0
 
   close (): void {
     let open = (): void => {}
@@ -46,6 +46,7 @@ class Gate {
   }
 
   async pass (): Promise<void> {
+    this.reads++
     if (this.failing) throw new StoreUnavailableError('the test says so')
     if (this.#closed === undefined) return
     this.#reach()
@@ -53,7 +54,7 @@ class Gate {
   }
 }
 
-async function listen (t: Tap, options: LunaRegistryOptions = {}): Promise<Server> {
+async function gated (t: Tap): Promise<Server> {
   const inner = new MemoryStore()
   const gate = new Gate()
   const store = wrapStore({
@@ -62,11 +63,8 @@ async function listen (t: Tap, options: LunaRegistryOptions = {}): Promise<Serve
       return await inner.list(filter)
     }
   }, inner)
-  const app = Fastify()
-  await app.register(lunaRegistry, { ...options, store })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  return { app, inner, gate, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}${PREFIX}` }
+  const { app, base } = await listen(t, { store })
+  return { app, inner, gate, base }
 }
 
 async function subscribe (t: Tap, base: string, query = ''): Promise<EventStream> {
@@ -80,7 +78,7 @@ function ids (snapshot: { data: unknown }): string[] {
 }
 
 t.test('a resync sends every subscriber a fresh snapshot of what the store holds now, on the same stream', async (t) => {
-  const { app, base, inner } = await listen(t)
+  const { app, base, inner } = await gated(t)
   await app.lunaRegistry.register('orders:h:1', info('orders') as never)
   await app.lunaRegistry.register('billing:h:2', info('billing') as never)
   const all = await subscribe(t, base)
@@ -105,13 +103,20 @@ t.test('a resync sends every subscriber a fresh snapshot of what the store holds
   t.notOk(all.ended || orders.ended)
 })
 
-t.test('events that come while the fresh snapshot is read wait for it', async (t) => {
-  const { app, base, gate } = await listen(t)
+/** A subscriber past its first snapshot, and a resync whose store read is held at the gate. */
+async function resyncHeld (t: Tap, { app, base, gate }: Server): Promise<EventStream> {
   const stream = await subscribe(t, base)
   await stream.next('snapshot')
   gate.close()
   app.lunaRegistry.emit('resync')
   await gate.reached()
+  return stream
+}
+
+t.test('events that come while the fresh snapshot is read wait for it', async (t) => {
+  const server = await gated(t)
+  const { app, gate } = server
+  const stream = await resyncHeld(t, server)
   await app.lunaRegistry.register('orders:h:1', info('orders') as never)
   gate.open()
   t.equal((await stream.next()).event, 'snapshot', 'the snapshot first')
@@ -119,7 +124,7 @@ t.test('events that come while the fresh snapshot is read wait for it', async (t
 })
 
 t.test('a resync during a first snapshot sends that subscriber a fresh one after it', async (t) => {
-  const { app, base, inner, gate } = await listen(t)
+  const { app, base, inner, gate } = await gated(t)
   await app.lunaRegistry.register('orders:h:1', info('orders') as never)
   gate.close()
   const opening = subscribe(t, base)
@@ -136,24 +141,19 @@ t.test('a resync during a first snapshot sends that subscriber a fresh one after
 })
 
 t.test('resyncs that come while one is read are served by one more read', async (t) => {
-  const { app, base, gate } = await listen(t)
-  let reads = 0
-  const stream = await subscribe(t, base)
-  await stream.next('snapshot')
-  gate.close()
-  app.lunaRegistry.emit('resync')
-  await gate.reached()
-  const counting = app.lunaRegistry.store.list.bind(app.lunaRegistry.store)
-  app.lunaRegistry.store.list = async (filter) => { reads++; return await counting(filter) }
+  const server = await gated(t)
+  const { app, gate } = server
+  const stream = await resyncHeld(t, server)
+  const before = gate.reads
   for (let i = 0; i < 5; i++) app.lunaRegistry.emit('resync')
   gate.open()
   await stream.next('snapshot')
   await stream.next('snapshot')
-  t.equal(reads, 1, 'five resyncs meanwhile, one read')
+  t.equal(gate.reads - before, 1, 'five resyncs meanwhile, one read')
 })
 
 t.test('a fresh snapshot that cannot be read ends the streams, so their clients reconnect to one', async (t) => {
-  const { app, base, gate } = await listen(t)
+  const { app, base, gate } = await gated(t)
   const stream = await subscribe(t, base)
   await stream.next('snapshot')
   gate.failing = true
@@ -166,11 +166,13 @@ t.test('a fresh snapshot that cannot be read ends the streams, so their clients 
 })
 
 t.test('a resync with no subscriber reads nothing', async (t) => {
-  const { app } = await listen(t)
-  let reads = 0
-  const list = app.lunaRegistry.store.list.bind(app.lunaRegistry.store)
-  app.lunaRegistry.store.list = async (filter) => { reads++; return await list(filter) }
+  const { app, base, gate } = await gated(t)
   app.lunaRegistry.emit('resync')
-  await new Promise((resolve) => setImmediate(resolve))
-  t.equal(reads, 0)
+  // What comes after it: a subscriber's snapshot, then a change. A read for the resync would
+  // come before the snapshot's, or as a second snapshot before the change.
+  const stream = await subscribe(t, base)
+  await stream.next('snapshot')
+  await app.lunaRegistry.register('orders:h:1', info('orders') as never)
+  t.match(await stream.next(), { event: 'registered', data: { instanceId: 'orders:h:1' } }, 'no fresh snapshot for the resync')
+  t.equal(gate.reads, 1, 'one read: the subscriber\'s snapshot')
 })

@@ -1,10 +1,9 @@
-import type { AddressInfo } from 'node:net'
 import Fastify, { type InjectOptions } from 'fastify'
 import t from 'tap'
 import { parseHead, rawConnection } from '../../../test-support/raw-http.js'
 import { until } from '../../../test-support/until.js'
 import lunaRegistry from '../src/index.js'
-import { AUTH, PREFIX, build, info } from './helpers.js'
+import { AUTH, PREFIX, build, info, listen } from './helpers.js'
 
 const BROWSER = { ...AUTH, accept: 'text/html,application/xhtml+xml' }
 
@@ -33,11 +32,7 @@ t.test('every answer of the registry\'s routes forbids MIME sniffing: JSON, erro
 })
 
 t.test('the event stream forbids MIME sniffing too', async (t) => {
-  const app = Fastify()
-  await app.register(lunaRegistry)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
+  const { port } = await listen(t)
   const stream = await rawConnection(t, port, `GET ${PREFIX}/events HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH.authorization}\r\n\r\n`)
   await until('the stream\'s headers', () => stream.received().includes('\r\n\r\n') || undefined)
   const { status, headers } = parseHead(stream.received())

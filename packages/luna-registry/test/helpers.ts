@@ -1,8 +1,11 @@
-import Fastify, { type FastifyInstance } from 'fastify'
-import lunaRegistry, { MemoryStore, STORE_METHODS, type LunaRegistry, type LunaRegistryOptions, type RegistryStore } from '../src/index.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import lunaRegistry, { MemoryStore, type LunaRegistry, type LunaRegistryOptions, type RegistryEvent, type RegistryStore } from '../src/index.js'
 
 export const PREFIX = '/registry/v1'
 export const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
+export const JSON_HEADERS = { ...AUTH, 'content-type': 'application/json' }
 
 export function basic (username: string, password: string): { authorization: string } {
   return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
@@ -36,11 +39,66 @@ export async function build (t: Closable, options: LunaRegistryOptions = {}): Pr
   return app
 }
 
+/** A fresh app with the registry listening on 127.0.0.1; `base` is the URL of the prefix. */
+export async function listen (t: Closable, options: LunaRegistryOptions = {}): Promise<{ app: FastifyInstance, base: string, port: number }> {
+  const app = Fastify()
+  await app.register(lunaRegistry, options)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as AddressInfo
+  return { app, port, base: `http://127.0.0.1:${port}${PREFIX}` }
+}
+
+/**
+ * `method` on `{prefix}/instances/{id}`, with credentials. A string body is sent as it is, byte
+ * for byte, as a client sends its text; an object is sent as its JSON.
+ */
+export async function send (app: FastifyInstance, method: 'POST' | 'PUT' | 'GET' | 'DELETE', id: string, body?: string | Record<string, unknown>): Promise<LightMyRequestResponse> {
+  return await app.inject({
+    method,
+    url: `${PREFIX}/instances/${id}`,
+    headers: body === undefined ? AUTH : JSON_HEADERS,
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) })
+  })
+}
+
+/** Registers `id` over HTTP with a valid info for its service (and `overrides`); its view. */
+export async function register (app: FastifyInstance, id: string, overrides: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const res = await send(app, 'POST', id, info(id.slice(0, id.indexOf(':')), overrides))
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`POST ${id}: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+/** `GET {prefix}/services/{name}/pick`. */
+export async function pick (app: FastifyInstance, name: string): Promise<{ statusCode: number, body: Record<string, unknown> }> {
+  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/${name}/pick`, headers: AUTH })
+  return { statusCode: res.statusCode, body: res.json() }
+}
+
+/** Every event the registry emits from now on, in order. */
+export function recordEvents (registry: LunaRegistry): RegistryEvent[] {
+  const events: RegistryEvent[] = []
+  registry.on('event', (event) => events.push(event))
+  return events
+}
+
+/** The server's side of every request `app` receives from now on, as Node hands it over. */
+export function responses (app: FastifyInstance): ServerResponse[] {
+  const seen: ServerResponse[] = []
+  app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => seen.push(response))
+  return seen
+}
+
 /** A store that does what `inner` does, except for the methods overridden. */
 export function wrapStore (overrides: Partial<RegistryStore> = {}, inner: RegistryStore = new MemoryStore()): RegistryStore {
-  const store = Object.fromEntries(STORE_METHODS.map((method) =>
-    [method, (...args: unknown[]) => (inner[method] as (...a: unknown[]) => unknown)(...args)]))
-  return { ...store, ...overrides } as unknown as RegistryStore
+  return new Proxy(inner, {
+    get (target, key) {
+      const own = (overrides as Record<PropertyKey, unknown>)[key]
+      if (own !== undefined) return own
+      const value = Reflect.get(target, key, target) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
 }
 
 /**

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { deflateSync, gzipSync } from 'node:zlib'
 import t from 'tap'
-import { FIELD_MAX_DEPTH } from '../src/index.js'
-import { AUTH, PREFIX, build, info } from './helpers.js'
+import { AUTH, JSON_HEADERS as JSON_, PREFIX, build, info } from './helpers.js'
 
 const ID = 'orders:10.0.0.1:8080'
 const URL_ = `${PREFIX}/instances/${ID}`
-const JSON_ = { ...AUTH, 'content-type': 'application/json' }
+/** How deep a field of a body may nest objects and arrays. */
+const FIELD_MAX_DEPTH = 8
 
 /** `levels` arrays, one inside the other, as JSON. */
 const nestedArrays = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels)

@@ -1,298 +1,322 @@
-import { createHash } from 'node:crypto'
-import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import lunaRegistry from '../src/index.js'
-import { bodyDigest, KnownBodies } from '../src/known-bodies.js'
-import { kBodies } from '../src/registry.js'
-import { MemoryStore } from '../src/stores/memory-store.js'
-import { infoJson, viewJson } from '../src/view-json.js'
-import type { InstanceView } from '../src/schemas.js'
-import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
+import t, { type Test } from 'tap'
+import lunaRegistry, { MemoryStore, type RegistryEvent } from '../src/index.js'
+import { AUTH, PREFIX, build, info, listen, manualClock, recordEvents, send } from './helpers.js'
+import { EventStream } from './sse-client.js'
+import { until } from '../../../test-support/until.js'
+
+// A body that repeats, byte for byte, the one last accepted for its instance is recognised and
+// not parsed or checked again. These tests hold that to what a client can see: whatever the
+// registry does with a repeated body, the answers, the events and what is stored are those of a
+// body it has never seen.
 
 const ID = 'orders:10.0.0.1:8080'
-const URL_ = `${PREFIX}/instances/${ID}`
-const JSON_HEADERS = { ...AUTH, 'content-type': 'application/json' }
+const OTHER = 'orders:10.0.0.2:8080'
 
-// Bodies are sent as text, exactly as a client would, so the same bytes arrive each time.
-async function send (app: FastifyInstance, method: 'POST' | 'PUT', url: string, text: string): Promise<{ statusCode: number, body: Record<string, unknown> }> {
-  const res = await app.inject({ method, url, headers: JSON_HEADERS, payload: text })
-  return { statusCode: res.statusCode, body: res.json() }
+// Text that JSON escapes, characters outside the BMP, a lone surrogate and a control character.
+const AWKWARD = 'quotes " and \\ and a\nnewline, \u2028, émoji 🚀, \ud800 alone, \u0001, </script>'
+
+const FULL = JSON.stringify(info('orders', {
+  description: AWKWARD,
+  metadata: { zone: 'eu-1', 'key "quoted"': 'value\twith tab' },
+  balancerOptions: { weight: 3, pool: { size: 4, list: [1, 'two', null] } }
+}))
+const BARE = JSON.stringify(info('orders'))
+const REPORTS_DOWN = JSON.stringify(info('orders', { status: 'DOWN', metadata: { zone: 'eu-1' } }))
+
+interface Twin {
+  app: FastifyInstance
+  base: string
+  events: RegistryEvent[]
+  stream: EventStream
 }
 
-const known = (app: FastifyInstance): KnownBodies => app.lunaRegistry[kBodies]
-
-t.test('a repeated heartbeat body is answered like a fresh one, with the heartbeat refreshed', async (t) => {
+/**
+ * Two registries on one hand-moved clock, sent the same requests: `repeated` gets each body as
+ * the same text every time, `fresh` as text it has never seen (one more trailing space each time,
+ * which JSON ignores). Every answer of the two must be the same, byte for byte.
+ */
+async function twins (t: Test): Promise<{
+  clock: ReturnType<typeof manualClock>
+  repeated: Twin
+  fresh: Twin
+  both: (method: 'POST' | 'PUT' | 'DELETE', id: string, text?: string) => Promise<number>
+  sweep: () => Promise<void>
+  compare: (what: string) => Promise<void>
+}> {
   const clock = manualClock()
-  const app = await build(t, { now: clock.now })
-  const text = JSON.stringify(info('orders', { description: 'Takes orders', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 3, pool: { size: 4 } } }))
-  t.equal((await send(app, 'POST', URL_, text)).statusCode, 201)
-  t.equal(known(app).size, 1, 'the accepted body is remembered')
-  for (let beat = 1; beat <= 3; beat++) {
-    clock.advance(1000)
-    const res = await send(app, 'PUT', URL_, text)
-    t.equal(res.statusCode, 200)
-    t.same(res.body, {
-      instanceId: ID,
-      name: 'orders',
-      description: 'Takes orders',
-      version: '1.0.0',
-      url: 'http://10.0.0.1:8080/',
-      status: 'OK',
-      reportedStatus: 'OK',
-      balancerOptions: { weight: 3, pool: { size: 4 } },
-      metadata: { zone: 'eu-1' },
-      registeredAt: new Date(clock.now() - beat * 1000).toISOString(),
-      lastHeartbeat: new Date(clock.now()).toISOString()
-    })
+  const make = async (): Promise<Twin> => {
+    const { app, base } = await listen(t, { now: clock.now, heartbeatTimeout: 1000, evictAfter: 5000 })
+    await app.lunaRegistry.stop() // swept by hand, on the test's clock
+    const events = recordEvents(app.lunaRegistry)
+    const stream = await EventStream.open(`${base}/events`, AUTH)
+    t.teardown(() => stream.close())
+    await stream.next('snapshot')
+    return { app, base, events, stream }
   }
-  t.equal(known(app).size, 1)
+  const repeated = await make()
+  const fresh = await make()
+  let spaces = 0
+
+  const both = async (method: 'POST' | 'PUT' | 'DELETE', id: string, text?: string): Promise<number> => {
+    const a = await send(repeated.app, method, id, text)
+    const b = await send(fresh.app, method, id, text === undefined ? undefined : text + ' '.repeat(++spaces))
+    t.equal(a.statusCode, b.statusCode, `${method} ${id}: the same status`)
+    t.equal(a.body, b.body, `${method} ${id}: the same answer`)
+    return a.statusCode
+  }
+
+  const sweep = async (): Promise<void> => {
+    await repeated.app.lunaRegistry.sweep()
+    await fresh.app.lunaRegistry.sweep()
+  }
+
+  const reads = [
+    `${PREFIX}/instances/${ID}`,
+    `${PREFIX}/instances`,
+    `${PREFIX}/instances?service=orders&status=OK`,
+    `${PREFIX}/services`,
+    `${PREFIX}/services/orders`,
+    `${PREFIX}/services/orders/pick`
+  ]
+  const compare = async (what: string): Promise<void> => {
+    for (const url of reads) {
+      const a = await repeated.app.inject({ method: 'GET', url, headers: AUTH })
+      const b = await fresh.app.inject({ method: 'GET', url, headers: AUTH })
+      t.equal(a.statusCode, b.statusCode, `${what}: GET ${url}, the same status`)
+      t.equal(a.body, b.body, `${what}: GET ${url}, the same answer`)
+    }
+    const registry = repeated.app.lunaRegistry
+    const one = await repeated.app.inject({ method: 'GET', url: `${PREFIX}/instances/${ID}`, headers: AUTH })
+    const view = await registry.getInstance(ID)
+    if (view !== undefined) t.equal(one.body, JSON.stringify(view), `${what}: the view as JSON.stringify writes it`)
+    const services = await repeated.app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: AUTH })
+    t.equal(services.body, JSON.stringify(await registry.listServices()), `${what}: the services as JSON.stringify writes them`)
+    t.same(await registry.store.list(), await fresh.app.lunaRegistry.store.list(), `${what}: the same records stored`)
+    t.same(repeated.events, fresh.events, `${what}: the same events`)
+  }
+  return { clock, repeated, fresh, both, sweep, compare }
+}
+
+t.test('a repeated body is answered, announced and stored exactly as a body never seen', async (t) => {
+  const { clock, repeated, fresh, both, sweep, compare } = await twins(t)
+
+  t.equal(await both('PUT', ID, FULL), 404, 'a heartbeat before any registration')
+  t.equal(await both('POST', ID, FULL), 201)
+  t.equal(await both('POST', OTHER, JSON.stringify(info('orders', { url: 'http://10.0.0.2:8080/' }))), 201)
+  await repeated.app.lunaRegistry.register('billing:10.0.0.3:8080', info('billing') as never)
+  await fresh.app.lunaRegistry.register('billing:10.0.0.3:8080', info('billing') as never)
+  await compare('registered')
+
+  for (let beat = 0; beat < 3; beat++) {
+    clock.advance(300)
+    t.equal(await both('PUT', ID, FULL), 200)
+  }
+  await compare('heartbeats that change nothing')
+
+  clock.advance(1500)
+  await sweep()
+  await compare('timed out, announced by the sweeper')
+  t.equal(await both('PUT', ID, FULL), 200)
+  await compare('back with a heartbeat')
+
+  t.equal(await both('PUT', ID, REPORTS_DOWN), 200)
+  t.equal(await both('PUT', ID, REPORTS_DOWN), 200)
+  await compare('reported DOWN, then said again')
+  t.equal(await both('PUT', ID, BARE), 200)
+  t.equal(await both('PUT', ID, BARE), 200)
+  await compare('a bare body: the default weight and metadata')
+  t.equal(await both('POST', ID, BARE), 200)
+  t.equal(await both('PUT', ID, FULL), 200)
+  t.equal(await both('PUT', ID, FULL), 200)
+  await compare('registered again, then a body seen before, twice')
+
+  t.equal(await both('DELETE', ID), 204)
+  t.equal(await both('PUT', ID, FULL), 404, 'after deregistration, the body remembered is no registration')
+  t.equal(await both('POST', ID, FULL), 201, 'and registers anew')
+  t.equal(await both('PUT', ID, FULL), 200)
+  await compare('deregistered and registered again')
+
+  clock.advance(1000)
+  await sweep()
+  clock.advance(5000)
+  await sweep()
+  t.equal(await repeated.app.lunaRegistry.getInstance(ID), undefined, 'evicted')
+  t.equal(await both('PUT', ID, FULL), 404, 'after eviction, the body remembered is no registration')
+  t.equal(await both('POST', ID, FULL), 201, 'and registers anew')
+  t.equal(await both('PUT', ID, FULL), 200)
+  await compare('evicted and registered again')
+
+  // What was compared: every kind of event, not an empty list twice.
+  const kinds = (events: RegistryEvent[]): string[] => events.map((event) =>
+    event.type === 'status' ? `${event.type} ${event.reason}` : event.type === 'registered' ? `${event.type} ${String(event.created)}` : event.type)
+  t.same(kinds(repeated.events), [
+    'registered true', 'registered true', 'registered true',
+    'status timeout', 'status timeout', 'status timeout',
+    'status heartbeat',
+    'updated', 'status reported',
+    'updated', 'status reported',
+    'registered false',
+    'updated',
+    'deregistered',
+    'registered true',
+    'status timeout',
+    'evicted', 'evicted', 'evicted',
+    'registered true'
+  ])
+
+  // The wire: each stream carried the same events, and a new subscriber's snapshot is the same.
+  const streamed = await Promise.all([repeated, fresh].map(async (twin) => {
+    await until('every event on the stream', () => twin.stream.pending().length >= twin.events.length || undefined)
+    twin.stream.close()
+    return twin.stream.pending()
+  }))
+  t.equal(streamed[0]?.length, repeated.events.length)
+  t.same(streamed[0], streamed[1], 'the same events on the wire')
+  const snapshots = await Promise.all([repeated, fresh].map(async (twin) => {
+    const stream = await EventStream.open(`${twin.base}/events`, AUTH)
+    t.teardown(() => stream.close())
+    return (await stream.next('snapshot')).data
+  }))
+  t.same(snapshots[0], snapshots[1], 'a snapshot of remembered bodies is a snapshot of fresh ones')
+  t.same(snapshots[0], JSON.parse(JSON.stringify(await repeated.app.lunaRegistry.listServices())))
 })
 
-t.test('a body that differs from the remembered one is parsed and checked afresh', async (t) => {
+t.test('a body that differs from the one remembered is parsed and checked afresh', async (t) => {
   const app = await build(t)
   const text = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' } }))
-  await send(app, 'POST', URL_, text)
-  await send(app, 'PUT', URL_, text)
+  t.equal((await send(app, 'POST', ID, text)).statusCode, 201)
+  t.equal((await send(app, 'PUT', ID, text)).statusCode, 200)
 
-  const bad = await send(app, 'PUT', URL_, JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, status: 'ok' })))
-  t.equal(bad.statusCode, 400)
-  t.match(bad.body.message, 'body/status must be one of "OK", "DOWN"')
+  const invalid = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, status: 'ok' }))
+  for (const round of [1, 2]) {
+    const bad = await send(app, 'PUT', ID, invalid)
+    t.equal(bad.statusCode, 400, `refused (${round})`)
+    t.match(bad.json(), { code: 'FST_ERR_VALIDATION', message: 'body/status must be one of "OK", "DOWN"' }, 'a refused body is never remembered')
+  }
   t.equal((await app.lunaRegistry.getInstance(ID))?.reportedStatus, 'OK', 'the refused body changed nothing')
-  t.equal((await send(app, 'PUT', URL_, JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, status: 'ok' })))).statusCode, 400,
-    'a refused body is not remembered')
 
-  const spaced = await send(app, 'PUT', URL_, JSON.stringify(info('orders', { metadata: { zone: 'eu-2' } }), null, 2))
-  t.equal(spaced.statusCode, 200)
-  t.same(spaced.body.metadata, { zone: 'eu-2' })
-  const again = await send(app, 'PUT', URL_, text)
-  t.same(again.body.metadata, { zone: 'eu-1' }, 'the first body again is the first info again')
-  t.equal(known(app).size, 1, 'one body per instance: the last accepted')
+  const spaced = await send(app, 'PUT', ID, JSON.stringify(info('orders', { metadata: { zone: 'eu-2' } }), null, 2))
+  t.equal(spaced.statusCode, 200, 'a changed body is accepted')
+  t.same(spaced.json().metadata, { zone: 'eu-2' })
+  t.same((await send(app, 'PUT', ID, text)).json().metadata, { zone: 'eu-1' }, 'the first body again is the first info again')
+  t.same((await send(app, 'PUT', ID, JSON.stringify(info('orders', { metadata: { zone: 'eu-1', extra: 'x' } })))).json().metadata, { zone: 'eu-1', extra: 'x' })
 })
 
-t.test('a body remembered for one instance is not taken as checked for another', async (t) => {
+t.test('a body remembered for one instance is checked against the id of any other it is sent to', async (t) => {
   const app = await build(t)
   const text = JSON.stringify(info('orders'))
-  await send(app, 'POST', URL_, text)
-  await send(app, 'PUT', URL_, text)
-  const other = await send(app, 'POST', `${PREFIX}/instances/billing:10.0.0.1:8080`, text)
-  t.equal(other.statusCode, 400, 'the name still has to match the id it is sent to')
-  t.match(other.body.message, 'name')
-  const sibling = await send(app, 'POST', `${PREFIX}/instances/orders:10.0.0.2:8080`, text)
+  const pinned = JSON.stringify(info('orders', { instanceId: ID }))
+  for (const body of [text, pinned]) {
+    t.equal((await send(app, 'POST', ID, body)).statusCode, body === text ? 201 : 200)
+    t.equal((await send(app, 'PUT', ID, body)).statusCode, 200)
+  }
+  const otherService = await send(app, 'POST', 'billing:10.0.0.1:8080', text)
+  t.equal(otherService.statusCode, 400, 'the name must still match the id it is sent to')
+  t.match(otherService.json(), { code: 'FST_LUNA_INSTANCE_ID_MISMATCH', message: /body\/name must equal the service name "billing"/ })
+  const otherId = await send(app, 'POST', OTHER, pinned)
+  t.equal(otherId.statusCode, 400, 'and its instanceId too')
+  t.match(otherId.json(), { code: 'FST_LUNA_INSTANCE_ID_MISMATCH', message: /body\/instanceId must equal the instance id from the path/ })
+  t.equal((await send(app, 'PUT', OTHER, text)).statusCode, 404, 'a heartbeat is for a registered instance, whatever its body')
+  const sibling = await send(app, 'POST', OTHER, text)
   t.equal(sibling.statusCode, 201)
-  t.equal(sibling.body.instanceId, 'orders:10.0.0.2:8080')
-  t.equal(known(app).size, 2)
+  t.equal(sibling.json().instanceId, OTHER, 'the same body registers the instance it is sent to')
+  t.equal((await send(app, 'PUT', OTHER, text)).json().instanceId, OTHER)
+  t.equal((await send(app, 'PUT', ID, pinned)).json().instanceId, ID)
+  t.same((await app.lunaRegistry.listInstances()).map((view) => view.instanceId), [ID, OTHER])
 })
 
-t.test('only accepted bodies are remembered, and a removed instance is forgotten', async (t) => {
+t.test('a body remembered before another process re-registered the instance in a shared store', async (t) => {
+  const store = new MemoryStore()
   const clock = manualClock()
-  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000, evictAfter: 1000 })
-  const text = JSON.stringify(info('orders'))
-  t.equal((await send(app, 'PUT', URL_, text)).statusCode, 404)
-  t.equal(known(app).size, 0, 'a heartbeat for an unknown instance leaves nothing behind')
+  // Two registries on one store, as two replicas on one Redis.
+  const here = await build(t, { store, now: clock.now })
+  const elsewhere = await build(t, { store, now: clock.now })
+  const text = JSON.stringify(info('orders', { description: 'from here', metadata: { zone: 'eu-1' } }))
+  t.equal((await send(here, 'POST', ID, text)).statusCode, 201)
+  t.equal((await send(here, 'PUT', ID, text)).statusCode, 200)
 
-  await send(app, 'POST', URL_, text)
-  t.equal(known(app).size, 1)
-  t.equal((await app.inject({ method: 'DELETE', url: URL_, headers: AUTH })).statusCode, 204)
-  t.equal(known(app).size, 0, 'deregistered: forgotten')
-  t.equal((await send(app, 'PUT', URL_, text)).statusCode, 404, 'and a heartbeat with the same body is still a 404')
+  clock.advance(1000)
+  const other = JSON.stringify(info('orders', { version: '9.9.9', description: 'from elsewhere', metadata: { zone: 'us-1' } }))
+  t.equal((await send(elsewhere, 'POST', ID, other)).statusCode, 200, 'registered again by the other process')
+  const read = await here.inject({ method: 'GET', url: `${PREFIX}/instances/${ID}`, headers: AUTH })
+  t.match(read.json(), { version: '9.9.9', description: 'from elsewhere', metadata: { zone: 'us-1' } }, 'read here: what the store holds')
+  t.equal(read.body, JSON.stringify(await here.lunaRegistry.getInstance(ID)))
+  const services = await here.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: AUTH })
+  t.match(services.json(), { description: 'from elsewhere', instances: [{ version: '9.9.9' }] })
 
-  t.equal((await send(app, 'POST', URL_, text)).statusCode, 201)
-  clock.advance(2001)
-  await app.lunaRegistry.sweep()
-  t.equal(await app.lunaRegistry.getInstance(ID), undefined)
-  t.equal(known(app).size, 0, 'evicted: forgotten')
+  clock.advance(1000)
+  const beat = await send(here, 'PUT', ID, text)
+  t.equal(beat.statusCode, 200)
+  t.same(beat.json(), {
+    instanceId: ID,
+    name: 'orders',
+    description: 'from here',
+    version: '1.0.0',
+    url: 'http://10.0.0.1:8080/',
+    status: 'OK',
+    reportedStatus: 'OK',
+    balancerOptions: { weight: 1 },
+    metadata: { zone: 'eu-1' },
+    registeredAt: new Date(clock.now() - 1000).toISOString(),
+    lastHeartbeat: new Date(clock.now()).toISOString()
+  }, 'the remembered body\'s info, on the other process\'s registration')
+  t.same(await store.get(ID), await elsewhere.lunaRegistry.store.get(ID))
+  t.match((await elsewhere.lunaRegistry.getInstance(ID)), { description: 'from here', version: '1.0.0' }, 'and the other process reads it')
+
+  t.equal((await send(elsewhere, 'POST', ID, text)).statusCode, 200, 'the same text, registered elsewhere')
+  const same = await here.inject({ method: 'GET', url: `${PREFIX}/instances/${ID}`, headers: AUTH })
+  t.equal(same.body, JSON.stringify(await here.lunaRegistry.getInstance(ID)))
+  t.equal(same.json().registeredAt, new Date(clock.now()).toISOString())
+
+  t.equal((await send(elsewhere, 'DELETE', ID)).statusCode, 204)
+  t.equal((await send(here, 'PUT', ID, text)).statusCode, 404, 'deregistered elsewhere: the remembered body registers nothing')
+  t.equal((await send(here, 'POST', ID, text)).statusCode, 201)
+
+  await here.lunaRegistry.register(ID, { ...JSON.parse(text), version: '2.0.0' })
+  const inProcess = await here.inject({ method: 'GET', url: `${PREFIX}/instances/${ID}`, headers: AUTH })
+  t.equal(inProcess.json().version, '2.0.0', 'registered in process with other info: that info')
+  t.equal(inProcess.body, JSON.stringify(await here.lunaRegistry.getInstance(ID)))
+  t.equal((await send(here, 'PUT', ID, text)).json().version, '1.0.0', 'and the remembered body is its own info again')
 })
 
-t.test('the remembered info is frozen, so the store keeps it without a copy and nothing changes it', async (t) => {
-  const app = await build(t)
-  const text = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, balancerOptions: { weight: 2, pool: { size: 4 } } }))
-  await send(app, 'POST', URL_, text)
-  const registered = await app.lunaRegistry.getInstance(ID)
-  t.ok(Object.isFrozen(registered?.metadata) && Object.isFrozen(registered?.balancerOptions), 'a body seen for the first time is stored frozen too')
-  await send(app, 'PUT', URL_, text)
-  const instance = await app.lunaRegistry.getInstance(ID)
-  t.ok(Object.isFrozen(instance?.metadata))
-  t.ok(Object.isFrozen((instance?.balancerOptions as unknown as { pool: object }).pool), 'all the way down')
-  t.throws(() => { (instance!.metadata as Record<string, string>)['zone'] = 'elsewhere' })
-  t.same((await send(app, 'PUT', URL_, text)).body.metadata, { zone: 'eu-1' })
-})
-
-t.test('a repeated body reaches the route as the same frozen object, a changed one as a fresh parse', async (t) => {
+t.test('a repeated body is read-only to the host app\'s hooks, all the way down', async (t) => {
   const app = Fastify()
-  const seen: unknown[] = []
-  const frozen: boolean[] = []
+  let tamper = false
+  const refused: string[] = []
   // A host app's hook, as the README describes: it sees the registry's request bodies.
   app.addHook('preHandler', async (request) => {
-    if (request.method !== 'PUT') return
-    seen.push(request.body)
-    frozen.push(Object.isFrozen(request.body))
+    if (!tamper || request.method !== 'PUT') return
+    const body = request.body as { version: string, metadata: Record<string, string>, balancerOptions: { pool: { size: number } } }
+    const attempts: Array<[string, () => void]> = [
+      ['version', () => { body.version = 'rewritten' }],
+      ['metadata', () => { body.metadata['zone'] = 'rewritten' }],
+      ['balancerOptions.pool', () => { body.balancerOptions.pool.size = 99 }],
+      ['a new field', () => { (body as Record<string, unknown>)['extra'] = 1 }]
+    ]
+    for (const [field, attempt] of attempts) {
+      try {
+        attempt()
+      } catch (error) {
+        if (error instanceof TypeError) refused.push(field)
+      }
+    }
   })
   await app.register(lunaRegistry)
   await app.ready()
   t.teardown(() => app.close())
-  const text = JSON.stringify(info('orders'))
-  await send(app, 'POST', URL_, text)
-  await send(app, 'PUT', URL_, text)
-  await send(app, 'PUT', URL_, text)
-  await send(app, 'PUT', URL_, JSON.stringify(info('orders', { version: '2.0.0' })))
-  t.equal(seen.length, 3)
-  t.equal(seen[0], seen[1], 'not parsed again: the info remembered from the registration')
-  t.same(frozen, [true, true, false], 'a changed body is parsed afresh, and frozen only once accepted')
-  t.throws(() => { (seen[0] as Record<string, unknown>)['version'] = 'rewritten' }, TypeError, 'read-only to the host app')
-  t.not(seen[2], seen[0])
-})
+  const text = JSON.stringify(info('orders', { metadata: { zone: 'eu-1' }, balancerOptions: { weight: 2, pool: { size: 4 } } }))
+  t.equal((await send(app, 'POST', ID, text)).statusCode, 201)
+  tamper = true
+  const beat = await send(app, 'PUT', ID, text)
+  t.equal(beat.statusCode, 200)
+  t.same(refused, ['version', 'metadata', 'balancerOptions.pool', 'a new field'], 'every write refused')
+  t.match(beat.json(), { version: '1.0.0', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 2, pool: { size: 4 } } }, 'and nothing changed')
+  tamper = false
+  t.match((await send(app, 'PUT', ID, text)).json(), { version: '1.0.0', metadata: { zone: 'eu-1' }, balancerOptions: { pool: { size: 4 } } }, 'nor what is remembered')
 
-t.test('KnownBodies: a lookup needs the same id and the digest of the same text', async (t) => {
-  const bodies = new KnownBodies()
-  const parsed = { name: 'orders', version: '1', status: 'OK' as const, url: 'http://h/', metadata: { a: 'b' } }
-  t.equal(bodyDigest('{"x":1}'), createHash('sha256').update('{"x":1}').digest('binary'))
-  bodies.remember('orders:h:1', bodyDigest('{"x":1}'), parsed)
-  t.equal(bodies.lookup('orders:h:1', bodyDigest('{"x":1}')), parsed)
-  t.equal(bodies.lookup('orders:h:1', bodyDigest('{"x": 1}')), undefined)
-  t.equal(bodies.lookup('orders:h:2', bodyDigest('{"x":1}')), undefined)
-  t.ok(bodies.checked(parsed))
-  t.ok(bodies.remembers('orders:h:1', parsed), 'checked together with its id')
-  t.notOk(bodies.remembers('orders:h:2', parsed), 'not with another')
-  t.notOk(bodies.remembers('orders:h:1', { ...parsed }))
-  t.notOk(bodies.checked({ ...parsed }))
-  t.notOk(bodies.checked(null))
-  t.notOk(bodies.checked('{"x":1}'))
-  bodies.forget('orders:h:1')
-  t.equal(bodies.lookup('orders:h:1', bodyDigest('{"x":1}')), undefined)
-  t.equal(bodies.size, 0)
-})
-
-t.test('viewJson: the same value JSON.stringify gives, escapes included', async (t) => {
-  const view: InstanceView = {
-    instanceId: 'orders:h:1',
-    name: 'orders',
-    description: 'quotes " and \\ and a\nnewline, \u2028, émoji 🚀, \u0001',
-    version: '1.0.0-"beta"',
-    url: 'http://h/?q="1"',
-    status: 'DOWN',
-    reportedStatus: 'OK',
-    balancerOptions: { weight: 1, nested: { list: [1, 'two', null] } } as InstanceView['balancerOptions'],
-    metadata: { 'key "quoted"': 'value\twith tab' },
-    registeredAt: '2026-01-01T00:00:00.000Z',
-    lastHeartbeat: '2026-01-01T00:00:01.000Z',
-    downSince: '2026-01-01T00:00:16.000Z'
-  }
-  t.same(JSON.parse(viewJson(view)), view)
-  const { description: _, downSince: __, ...plain } = view
-  const text = viewJson(plain)
-  t.same(JSON.parse(text), plain)
-  t.notMatch(text, 'description')
-  t.notMatch(text, 'downSince')
-})
-
-t.test('viewJson with the JSON of a remembered info writes the same text as without it', async (t) => {
-  const info_ = Object.freeze({
-    name: 'orders',
-    description: 'quotes " and \\ and a\nnewline, \u2028, émoji 🚀, \ud800 alone',
-    version: '1',
-    status: 'DOWN' as const,
-    url: 'http://h/?q="1"',
-    metadata: Object.freeze({ 'key "quoted"': 'value\twith tab' }),
-    balancerOptions: Object.freeze({ weight: 2, pool: Object.freeze({ size: 4 }) })
-  })
-  const view: InstanceView = {
-    instanceId: 'orders:h:1',
-    name: info_.name,
-    description: info_.description,
-    version: info_.version,
-    url: info_.url,
-    status: 'DOWN',
-    reportedStatus: 'DOWN',
-    balancerOptions: info_.balancerOptions,
-    metadata: info_.metadata,
-    registeredAt: '2026-01-01T00:00:00.000Z',
-    lastHeartbeat: '2026-01-01T00:00:01.000Z',
-    downSince: '2026-01-01T00:00:01.000Z'
-  }
-  const written = viewJson(view, infoJson(view.instanceId, info_))
-  t.equal(written, viewJson(view))
-  t.same(JSON.parse(written), view)
-  for (const [status, reportedStatus] of [['OK', 'OK'], ['OK', 'DOWN'], ['DOWN', 'OK']] as const) {
-    const other = { ...view, status, reportedStatus }
-    t.equal(viewJson(other, infoJson(view.instanceId, info_)), viewJson(other), `${status}/${reportedStatus}`)
-  }
-  const bare = Object.freeze({ name: 'orders', version: '1', status: 'OK' as const, url: 'http://h/' })
-  const { description: _, downSince: __, ...plain } = { ...view, ...bare, reportedStatus: 'OK' as const, balancerOptions: { weight: 1 }, metadata: {} }
-  t.equal(viewJson(plain, infoJson(view.instanceId, bare)), viewJson(plain), 'no description, the default objects')
-})
-
-t.test('the JSON of a remembered info is used only for views that show that info', async (t) => {
-  const clock = manualClock()
-  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000 })
-  const registry = app.lunaRegistry
-  const bare = JSON.stringify(info('orders'))
-  const full = JSON.stringify(info('orders', { description: 'Takes orders', metadata: { zone: 'eu-1' }, balancerOptions: { weight: 3 } }))
-  const expected = async (): Promise<string> => viewJson((await registry.getInstance(ID))!)
-
-  await send(app, 'POST', URL_, bare)
-  let view = (await registry.getInstance(ID))!
-  t.ok(known(app).infoJson(view), 'a body with no metadata or balancer options: the defaults are one frozen object each')
-  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected())
-
-  await send(app, 'PUT', URL_, full)
-  view = (await registry.getInstance(ID))!
-  t.ok(known(app).infoJson(view), 'a new body, frozen before it is stored: the store keeps the objects remembered')
-  t.equal((await app.inject({ method: 'PUT', url: URL_, headers: JSON_HEADERS, payload: full })).body, await expected())
-  view = (await registry.getInstance(ID))!
-  t.ok(known(app).infoJson(view), 'the same body again')
-  clock.advance(100)
-  t.equal((await app.inject({ method: 'PUT', url: URL_, headers: JSON_HEADERS, payload: full })).body, await expected())
-  clock.advance(1500)
-  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected(), 'timed out: DOWN, with its downSince')
-  t.match(await expected(), '"status":"DOWN","reportedStatus":"OK"')
-
-  // Registered in process with other info: the remembered body no longer describes the record.
-  await registry.register(ID, { ...JSON.parse(full), version: '9.9.9' })
-  view = (await registry.getInstance(ID))!
-  t.equal(known(app).infoJson(view), undefined, 'another version: written field by field')
-  const got = await app.inject({ method: 'GET', url: URL_, headers: AUTH })
-  t.equal(got.json().version, '9.9.9')
-  t.equal(got.body, await expected())
-  await registry.register(ID, JSON.parse(full))
-  t.equal(known(app).infoJson((await registry.getInstance(ID))!), undefined, 'equal info, but not the remembered objects')
-  t.equal((await app.inject({ method: 'GET', url: URL_, headers: AUTH })).body, await expected())
-})
-
-t.test('the services JSON writes views from the remembered text, the same as JSON.stringify', async (t) => {
-  const clock = manualClock()
-  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000 })
-  await send(app, 'POST', URL_, JSON.stringify(info('orders', { description: 'Takes "orders"', metadata: { zone: 'eu-1' } })))
-  await send(app, 'POST', `${PREFIX}/instances/orders:10.0.0.2:8080`, JSON.stringify(info('orders', { url: 'http://10.0.0.2:8080/' })))
-  await app.lunaRegistry.register('billing:10.0.0.3:8080', info('billing', { url: 'http://10.0.0.3:8080/' }) as never)
-  clock.advance(500)
-  await send(app, 'PUT', URL_, JSON.stringify(info('orders', { description: 'Takes "orders"', metadata: { zone: 'eu-1' } })))
-  clock.advance(700)
-  const registry = app.lunaRegistry
-  const get = async (path: string): Promise<string> => (await app.inject({ method: 'GET', url: `${PREFIX}${path}`, headers: { ...AUTH, accept: 'application/json' } })).body
-  t.equal(await get('/services'), JSON.stringify(await registry.listServices()), 'one timed out, one not, one registered in process')
-  t.equal(await get('/services?status=UP'), JSON.stringify(await registry.listServices({ status: 'UP' })))
-  t.equal(await get('/services/orders'), JSON.stringify(await registry.getService('orders')))
-  t.same(JSON.parse(await get('/services/orders/pick')).instanceId, ID)
-  t.equal(JSON.parse(await get('/services/nothing')).statusCode, 404, 'errors as they were')
-})
-
-t.test('MemoryStore keeps frozen objects as they are and copies the others', async (t) => {
-  const store = new MemoryStore()
-  const frozen = Object.freeze({ zone: 'eu-1' })
-  const open = { weight: 1 }
-  const { instance } = await store.register({
-    instanceId: 'orders:h:1',
-    name: 'orders',
-    version: '1',
-    url: 'http://h/',
-    status: 'OK',
-    balancerOptions: open,
-    metadata: frozen,
-    registeredAt: 1,
-    lastHeartbeat: 1
-  })
-  t.equal(instance.metadata, frozen, 'nothing can change it: no copy needed')
-  t.not(instance.balancerOptions, open)
-  open.weight = 9
-  t.equal((await store.get('orders:h:1'))?.balancerOptions.weight, 1, 'the caller changing its object changes nothing stored')
+  const view = await app.lunaRegistry.getInstance(ID)
+  t.throws(() => { (view!.metadata as Record<string, string>)['zone'] = 'elsewhere' }, TypeError, 'a view\'s metadata is read-only')
+  t.throws(() => { (view!.balancerOptions as unknown as { pool: { size: number } }).pool.size = 1 }, TypeError, 'its balancer options too, all the way down')
+  t.match(await app.lunaRegistry.getInstance(ID), { metadata: { zone: 'eu-1' }, balancerOptions: { pool: { size: 4 } } })
 })

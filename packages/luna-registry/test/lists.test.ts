@@ -1,10 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
-import Fastify, { type FastifyInstance } from 'fastify'
+import { connect } from 'node:net'
+import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import lunaRegistry, { MAX_PAGE_LIMIT } from '../src/index.js'
-import { PIECE_SIZE } from '../src/json-stream.js'
-import { AUTH, PREFIX, build, fill, info, manualClock } from './helpers.js'
+import { until } from '../../../test-support/until.js'
+import { MemoryStore, type InstanceRecord } from '../src/index.js'
+import { AUTH, PREFIX, build, fill, info, listen, manualClock, responses, wrapStore } from './helpers.js'
+
+/** The largest page a client may ask for. */
+const MAX_PAGE_LIMIT = 1000
+/** A list this long is streamed, not sent with its length: lists are made 16 KiB at a time. */
+const STREAMED_ABOVE = 32 * 1024
+/** What a client that does not read may make the server hold for it, at most. */
+const HELD_AT_MOST = 64 * 1024
 
 /** Every instance and service list the routes answer, by URL, with what it must equal. */
 function lists (app: FastifyInstance): Array<[string, () => Promise<unknown>]> {
@@ -44,7 +50,7 @@ t.test('a list many pieces long is written, byte for byte, as JSON.stringify wri
     t.equal(res.statusCode, 200, url)
     t.equal(res.headers['content-type'], 'application/json; charset=utf-8', url)
     const json = JSON.stringify(await expected())
-    t.ok(json.length > 2 * PIECE_SIZE, `${url}: ${json.length} characters, several pieces`)
+    t.ok(json.length > STREAMED_ABOVE, `${url}: ${json.length} characters, several pieces`)
     t.equal(res.headers['content-length'], undefined, `${url}: streamed, so no length`)
     t.equal(res.body, json, `${url}: the same characters`)
   }
@@ -65,66 +71,66 @@ t.test('a list that fits in one piece is sent whole, with its length', async (t)
 })
 
 t.test('HEAD of a long list answers its headers without making the list', async (t) => {
-  const app = await build(t)
-  await fill(app.lunaRegistry, 100, 3, 2000)
+  // A view shows its record's metadata: reads of it count the views made.
   let made = 0
-  const writeView = app.lunaRegistry.view.bind(app.lunaRegistry)
-  app.lunaRegistry.view = (...args) => { made++; return writeView(...args) }
-  for (const url of [`${PREFIX}/instances`, `${PREFIX}/services`]) {
-    made = 0
-    const res = await app.inject({ method: 'HEAD', url, headers: AUTH })
-    t.equal(res.statusCode, 200, url)
-    t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
-    t.equal(res.body, '')
-    t.ok(made < 100, `${url}: ${made} of 100 views made`)
+  const inner = new MemoryStore()
+  const counted = (record: InstanceRecord): InstanceRecord => new Proxy(record, {
+    get (target, key) {
+      if (key === 'metadata') made++
+      return Reflect.get(target, key) as unknown
+    }
+  })
+  const store = wrapStore({ list: async (filter) => (await inner.list(filter)).map(counted) }, inner)
+  const app = await build(t, { store })
+  await fill(app.lunaRegistry, 100, 3, 2000)
+  for (const method of ['GET', 'HEAD'] as const) {
+    for (const url of [`${PREFIX}/instances`, `${PREFIX}/services`]) {
+      made = 0
+      const res = await app.inject({ method, url, headers: AUTH })
+      t.equal(res.statusCode, 200, `${method} ${url}`)
+      t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+      if (method === 'GET') {
+        t.ok(made >= 100, `GET ${url}: ${made} reads for 100 views`)
+      } else {
+        t.equal(res.body, '')
+        t.ok(made < 100, `HEAD ${url}: ${made} of 100 views made`)
+      }
+    }
   }
 })
 
-/** The server's side of every request, as Node hands it over. */
-function responses (app: FastifyInstance): ServerResponse[] {
-  const seen: ServerResponse[] = []
-  app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => seen.push(response))
-  return seen
-}
-
-async function until (condition: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-  return condition()
-}
-
 t.test('a client that does not read a long list makes the server hold a piece of it, not all of it', async (t) => {
-  const app = Fastify()
+  const { app, port } = await listen(t)
   const seen = responses(app)
-  await app.register(lunaRegistry)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
   // Far more than the kernel's socket buffers take from a client that does not read.
   await fill(app.lunaRegistry, 1200, 40, 20_000)
   const expected = Buffer.from(JSON.stringify(await app.lunaRegistry.listServices()))
   t.ok(expected.length > 20e6, `${expected.length} bytes`)
 
-  const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1')
+  const socket = connect(port, '127.0.0.1')
   t.teardown(() => socket.destroy())
   socket.pause()
   socket.write(`GET ${PREFIX}/services HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTH.authorization}\r\nAccept-Encoding: identity\r\n\r\n`)
-  t.ok(await until(() => seen.length === 1, 5000), 'the request arrived')
-  const response = seen[0]!
+  const response = await until('the request arrived', () => seen[0], 5000)
   // The socket's buffer fills once the kernel's is full: the server stops there.
-  t.ok(await until(() => response.writableNeedDrain, 10_000), 'the server waits for the client')
+  await until('the server waits for the client', () => response.writableNeedDrain || undefined, 10_000)
   const made = (): number => (response.socket?.bytesWritten ?? 0) + response.writableLength
   const stalledAt = made()
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // Meanwhile the server answers other requests: a list made ahead of its reader would grow in
+  // the turns they take.
+  for (let i = 0; i < 5; i++) {
+    t.equal((await fetch(`http://127.0.0.1:${port}${PREFIX}/services?limit=1`, { headers: AUTH })).status, 200)
+  }
   t.equal(made(), stalledAt, 'and makes nothing more meanwhile')
-  t.ok(response.writableLength <= 4 * PIECE_SIZE, `${response.writableLength} bytes held for the socket`)
+  t.ok(response.writableLength <= HELD_AT_MOST, `${response.writableLength} bytes held for the socket`)
   t.ok(stalledAt < expected.length / 2, `${stalledAt} of ${expected.length} bytes made`)
 
   // Once the client reads, the rest follows, and the whole is the list.
   const chunks: Buffer[] = []
   socket.on('data', (chunk: Buffer) => chunks.push(chunk))
   socket.resume()
-  t.ok(await until(() => response.writableFinished, 30_000), 'the list is sent once read')
-  await until(() => Buffer.concat(chunks).includes('\r\n0\r\n\r\n'), 5000)
+  await until('the list is sent once read', () => response.writableFinished || undefined, 30_000)
+  await until('the last chunk', () => Buffer.concat(chunks).includes('\r\n0\r\n\r\n') || undefined, 5000)
   const raw = Buffer.concat(chunks)
   const headerEnd = raw.indexOf('\r\n\r\n')
   t.match(raw.subarray(0, headerEnd).toString(), /transfer-encoding: chunked/i)

@@ -1,7 +1,9 @@
+import { once } from 'node:events'
 import t from 'tap'
 import Fastify from 'fastify'
 import lunaRegistry, { MemoryStore, type RegistryEvent } from '../src/index.js'
-import { AUTH, PREFIX, build, info, manualClock, wrapStore } from './helpers.js'
+import { until, within } from '../../../test-support/until.js'
+import { build, info, manualClock, recordEvents, send, wrapStore } from './helpers.js'
 
 async function setup (t: Parameters<typeof build>[0], options: Parameters<typeof build>[1] = {}): Promise<{
   app: Awaited<ReturnType<typeof build>>
@@ -13,11 +15,10 @@ async function setup (t: Parameters<typeof build>[0], options: Parameters<typeof
   const clock = manualClock()
   const app = await build(t, { now: clock.now, heartbeatTimeout: 30_000, ...options })
   await app.lunaRegistry.stop() // the test sweeps by hand, on its own clock
-  const events: RegistryEvent[] = []
-  app.lunaRegistry.on('event', (event) => events.push(event))
-  const send = (method: 'POST' | 'PUT') => async (id: string, body: Record<string, unknown> = {}): Promise<number> =>
-    (await app.inject({ method, url: `${PREFIX}/instances/${id}`, headers: AUTH, payload: info(id.split(':')[0], body) })).statusCode
-  return { app, clock, events, post: send('POST'), put: send('PUT') }
+  const events = recordEvents(app.lunaRegistry)
+  const write = (method: 'POST' | 'PUT') => async (id: string, body: Record<string, unknown> = {}): Promise<number> =>
+    (await send(app, method, id, info(id.split(':')[0], body))).statusCode
+  return { app, clock, events, post: write('POST'), put: write('PUT') }
 }
 
 const summary = (events: RegistryEvent[]): string[] => events.map((event) =>
@@ -54,7 +55,8 @@ t.test('a late heartbeat before the sweep announced anything changes nothing for
   clock.advance(31_000)
   await put('orders:h:1')
   await app.lunaRegistry.sweep()
-  t.same(summary(events), ['registered orders:h:1'])
+  await app.lunaRegistry.deregister('orders:h:1')
+  t.same(summary(events), ['registered orders:h:1', 'deregistered orders:h:1'], 'nothing between the registration and a later change')
 })
 
 t.test('reported status changes are status events with reason reported; plain heartbeats emit nothing', async (t) => {
@@ -115,12 +117,12 @@ t.test('an instance that reports DOWN and goes quiet changes no status, and is e
 })
 
 t.test('eviction: removed evictAfter after the deadline, announced, gone from every view', async (t) => {
-  const { app, clock, events, post } = await setup(t, { evictAfter: '2s' })
+  const { app, clock, events, post, put } = await setup(t, { evictAfter: '2s' })
   await post('orders:h:1')
   await post('orders:h:2')
   clock.advance(30_000)
   await app.lunaRegistry.sweep()
-  await app.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:h:2`, headers: AUTH, payload: info() })
+  await put('orders:h:2')
   clock.advance(1_999)
   await app.lunaRegistry.sweep()
   t.ok(await app.lunaRegistry.getInstance('orders:h:1'), 'not before evictAfter has passed')
@@ -130,8 +132,8 @@ t.test('eviction: removed evictAfter after the deadline, announced, gone from ev
   t.ok(await app.lunaRegistry.getInstance('orders:h:2'), 'the one that came back stays')
   const evicted = events.filter((event) => event.type === 'evicted')
   t.same(evicted.map((event) => event.instanceId), ['orders:h:1'])
-  t.equal((await app.inject({ method: 'GET', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH })).statusCode, 404)
-  t.equal((await app.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH, payload: info() })).statusCode, 404, 'a heartbeat after eviction is told to register')
+  t.equal((await send(app, 'GET', 'orders:h:1')).statusCode, 404)
+  t.equal(await put('orders:h:1'), 404, 'a heartbeat after eviction is told to register')
 })
 
 t.test('an instance that reports DOWN but keeps heartbeating is alive and never evicted', async (t) => {
@@ -143,7 +145,8 @@ t.test('an instance that reports DOWN but keeps heartbeating is alive and never 
     await app.lunaRegistry.sweep()
   }
   t.ok(await app.lunaRegistry.getInstance('orders:h:1'))
-  t.notOk(events.some((event) => event.type === 'evicted'))
+  await app.lunaRegistry.deregister('orders:h:1')
+  t.same(summary(events), ['registered orders:h:1', 'deregistered orders:h:1'], 'no eviction, nor any status change, before it left')
 })
 
 t.test('evictAfter 0 keeps timed-out instances forever', async (t) => {
@@ -172,11 +175,12 @@ t.test('the default evictAfter is 24 h', async (t) => {
 t.test('deregistration is an event', async (t) => {
   const { app, events, post } = await setup(t)
   await post('orders:h:1')
-  await app.inject({ method: 'DELETE', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH })
+  t.equal((await send(app, 'DELETE', 'orders:h:1')).statusCode, 204)
   t.same(summary(events), ['registered orders:h:1', 'deregistered orders:h:1'])
   t.match(events[1], { service: 'orders', instanceId: 'orders:h:1' })
-  await app.inject({ method: 'DELETE', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH })
-  t.equal(events.length, 2, 'a 404 emits nothing')
+  t.equal((await send(app, 'DELETE', 'orders:h:1')).statusCode, 404)
+  await post('orders:h:2')
+  t.same(summary(events).slice(2), ['registered orders:h:2'], 'a 404 emits nothing: the next event is the next change')
 })
 
 t.test('downSince: the deadline for a timeout, the first DOWN report for a reported one', async (t) => {
@@ -197,14 +201,27 @@ t.test('downSince: the deadline for a timeout, the first DOWN report for a repor
 
 t.test('the sweeper runs by itself on a timer and stops with the app', async (t) => {
   const clock = manualClock()
-  const app = await build(t, { now: clock.now, heartbeatTimeout: 1000, sweepInterval: 10 })
-  const seen: RegistryEvent[] = []
-  app.lunaRegistry.on('status', (event) => seen.push(event))
-  await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH, payload: info() })
+  /** A registry sweeping every 10 ms on its own, and how often it has looked. */
+  const sweeping = async (): Promise<{ app: Awaited<ReturnType<typeof build>>, sweeps: () => number }> => {
+    let sweeps = 0
+    const inner = new MemoryStore()
+    const store = wrapStore({ claimTimedOut: async (before: number) => { sweeps++; return await inner.claimTimedOut(before) } }, inner)
+    const app = await build(t, { store, now: clock.now, heartbeatTimeout: 1000, sweepInterval: 10 })
+    return { app, sweeps: () => sweeps }
+  }
+  const { app, sweeps } = await sweeping()
+  const announced = once(app.lunaRegistry, 'status') as Promise<[RegistryEvent]>
+  t.equal((await send(app, 'POST', 'orders:h:1', info())).statusCode, 201)
   clock.advance(1000)
-  const deadline = Date.now() + 2000
-  while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
-  t.equal(seen.length, 1, 'announced without anyone calling sweep()')
+  const [event] = await within('the timeout is announced', announced)
+  t.match(event, { type: 'status', instanceId: 'orders:h:1', reason: 'timeout' }, 'announced without anyone calling sweep()')
+
+  await app.close()
+  const after = sweeps()
+  // Another registry on the same pace: while it sweeps five times, the closed one would have too.
+  const other = await sweeping()
+  await until('the other registry sweeps five times', () => other.sweeps() >= 5 || undefined)
+  t.equal(sweeps(), after, 'the closed app\'s sweeper has stopped')
 })
 
 t.test('a failing store: the sweeper logs once per outage and keeps going', async (t) => {

@@ -1,17 +1,5 @@
 import t from 'tap'
-import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
-
-type App = Awaited<ReturnType<typeof build>>
-
-async function register (app: App, id: string, body: Record<string, unknown> = {}): Promise<void> {
-  const res = await app.inject({ method: 'POST', url: `${PREFIX}/instances/${id}`, headers: AUTH, payload: info(id.split(':')[0], body) })
-  if (res.statusCode >= 300) throw new Error(res.body)
-}
-
-async function pick (app: App, name: string): Promise<{ statusCode: number, body: Record<string, unknown> }> {
-  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/${name}/pick`, headers: AUTH })
-  return { statusCode: res.statusCode, body: res.json() }
-}
+import { AUTH, PREFIX, build, manualClock, pick, register } from './helpers.js'
 
 t.test('picks follow the weights exactly: 1, 2 and 3 over 600 picks are 100, 200 and 300', async (t) => {
   const app = await build(t)
@@ -40,6 +28,18 @@ t.test('weight 0 and instances that are not OK are never picked', async (t) => {
   await register(app, 'orders:down:1', { status: 'DOWN', balancerOptions: { weight: 1000 } })
   await register(app, 'orders:ok:1')
   for (let i = 0; i < 20; i++) t.equal((await pick(app, 'orders')).body['instanceId'], 'orders:ok:1')
+})
+
+t.test('a lone OK instance of weight 0 is not picked: 503, in process too', async (t) => {
+  const app = await build(t)
+  await register(app, 'orders:drained:1', { balancerOptions: { weight: 0 } })
+  t.equal((await app.lunaRegistry.getInstance('orders:drained:1'))?.status, 'OK', 'it is OK')
+  for (let i = 0; i < 3; i++) {
+    t.match(await pick(app, 'orders'), { statusCode: 503, body: { code: 'FST_LUNA_NO_INSTANCE_AVAILABLE' } })
+  }
+  await t.rejects(app.lunaRegistry.pick('orders'), { code: 'FST_LUNA_NO_INSTANCE_AVAILABLE', statusCode: 503 })
+  await register(app, 'orders:drained:1', { balancerOptions: { weight: 1 } })
+  t.match(await pick(app, 'orders'), { statusCode: 200, body: { instanceId: 'orders:drained:1' } }, 'with a weight, it is picked')
 })
 
 t.test('no OK instance: 503 FST_LUNA_NO_INSTANCE_AVAILABLE; unknown service: 404', async (t) => {
