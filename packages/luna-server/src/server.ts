@@ -148,9 +148,6 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       now: options.now,
       ...(store === undefined ? {} : { store })
     })
-    // The server made the store, so it closes it, once the registry has stopped with it.
-    const made = store
-    if (made !== undefined) app.addHook('onClose', async () => { await made.close() })
     if (options.gateway !== false) await registerGateway(app, options)
   }))
   return app
