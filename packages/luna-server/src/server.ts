@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import lunaRegistry, { DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
@@ -102,8 +102,9 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
   // As the registry's routes do, on every answer of the server: set before Fastify sees the
   // request, it is on /healthz, on 404s and on what Fastify answers by itself (a malformed URL,
   // a 503 while closing) too. Over a socket only: `inject()` does not go through the server.
-  app.server.prependListener('request', (_request, response: ServerResponse) => {
-    response.setHeader('x-content-type-options', 'nosniff')
+  // The gateway's answers are the upstreams' own, headers as they sent them: not touched here.
+  app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (request.url?.startsWith('/gateway/') !== true) response.setHeader('x-content-type-options', 'nosniff')
   })
 
   let store: RedisStore | undefined

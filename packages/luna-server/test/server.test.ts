@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -217,4 +218,17 @@ t.test('every answer of the server forbids MIME sniffing: /healthz, 404s, Fastif
     t.equal(got, status, path)
     t.equal(headers['x-content-type-options'], 'nosniff', `${path}: nosniff`)
   }
+})
+
+t.test('the gateway hands back an upstream\'s headers as they are: no nosniff added to them', async (t) => {
+  const upstream = createServer((_request, response) => { response.end('hi') })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { upstream.close() })
+  const upstreamPort = (upstream.address() as AddressInfo).port
+  const { app, port } = await listening(t, { logLevel: 'silent' })
+  await app.lunaRegistry.register(`up:127.0.0.1:${upstreamPort}`, { name: 'up', version: '1', status: 'OK', url: `http://127.0.0.1:${upstreamPort}/` })
+  const connection = await rawConnection(t, port, 'GET /gateway/services/up/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  const { status, headers } = parseHead(await endedWithin(connection, CUT_WITHIN))
+  t.equal(status, 200)
+  t.equal(headers['x-content-type-options'], undefined)
 })
