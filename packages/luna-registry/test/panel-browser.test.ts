@@ -1,21 +1,18 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { until } from '../../../test-support/until.js'
-import { chromiumAvailable, launchChromium, listen, record, type PageLog, type Registry } from './panel-chromium.js'
+import { chromiumAvailable, infoFor, launchChromium, listen, openLive, record, type PageLog, type Registry } from './panel-chromium.js'
 import { PREFIX } from './helpers.js'
 
 const CREDENTIALS = { username: 'ops', password: 'full-moon' }
-const XSS = '<script>alert("xss")</script><img src=x onerror=alert(2)>'
 
 /** Instance info bodies, kept so a heartbeat sends exactly what was registered (no `updated` events). */
 const bodies = new Map<string, Record<string, unknown>>()
 function instance (id: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  const [name = '', host = '', port = ''] = id.split(':')
-  const body = { name, version: '1.0.0', status: 'OK', url: `http://${host}:${port}/`, ...fields }
+  const body = infoFor(id, fields)
   bodies.set(id, body)
   return body
 }
@@ -54,12 +51,7 @@ if (chromiumAvailable(t)) {
       alive.add(id)
     }
     browser = await launchChromium()
-    context = await browser.newContext({
-      httpCredentials: CREDENTIALS,
-      viewport: { width: 1280, height: 720 },
-      colorScheme: 'light',
-      reducedMotion: 'reduce'
-    })
+    context = await browser.newContext({ httpCredentials: CREDENTIALS, viewport: { width: 1280, height: 720 }, colorScheme: 'light', reducedMotion: 'reduce' })
     page = await context.newPage()
     log = await record(page)
   })
@@ -154,17 +146,19 @@ if (chromiumAvailable(t)) {
     await page.fill('#filter', '')
     t.equal(await page.locator('#services tbody tr:visible').count(), 5)
 
-    await page.goto(`${overview()}?status=DOWN`)
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    await openLive(page, `${overview()}?status=DOWN`)
     t.same(await page.locator('#services tbody tr:visible').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-service'))), ['billing'], '?status=DOWN stays so once live')
     t.equal(await text('#shown'), '1 of 5 shown')
-    await page.goto(overview())
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    await openLive(page, overview())
   })
 
   t.test('after a dropped connection the page reconnects and catches up from the new snapshot', async (t) => {
     // The stream drops, and the way back stays closed until the test opens it.
-    await page.route('**/events*', async (route) => await route.abort())
+    let refused = 0
+    await page.route('**/events*', async (route) => {
+      refused++
+      await route.abort()
+    })
     registry.app.server.closeAllConnections()
     await page.locator('#connection[data-state="reconnecting"]').waitFor({ timeout: 2000 })
     t.equal(await text('#connection-label'), 'Reconnecting…')
@@ -172,8 +166,9 @@ if (chromiumAvailable(t)) {
     // Registered while the page has no stream: only the next snapshot can tell it.
     t.equal(await registry.send('POST', 'ledger:10.0.7.1:8000', instance('ledger:10.0.7.1:8000', { version: '0.3.0' })), 201)
     alive.add('ledger:10.0.7.1:8000')
-    await sleep(300)
-    t.equal(await page.locator(row('ledger')).count(), 0, 'not shown while disconnected')
+    const tries = refused
+    await until('the page tries its stream again', () => refused > tries ? true : undefined, 8000)
+    t.equal(await page.locator(row('ledger')).count(), 0, 'not shown while disconnected, though it has tried since')
     await page.unroute('**/events*')
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 8000 })
     await page.locator(row('ledger')).waitFor({ timeout: 1000 })
@@ -200,8 +195,7 @@ if (chromiumAvailable(t)) {
   })
 
   t.test('a service page: its instances, a last heartbeat that ticks, and changes as they happen', async (t) => {
-    await page.goto(`${registry.base}/services/billing`)
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    await openLive(page, `${registry.base}/services/billing`)
     const beat = 'tr[data-instance="billing:10.0.1.2:9000"] td:nth-child(7) time'
     const first = await text(beat)
     t.match(first, /^\d+ s ago$/)
@@ -221,8 +215,7 @@ if (chromiumAvailable(t)) {
   t.test('deregister an instance from its page, after a confirmation; errors show inline', async (t) => {
     const target = 'orders:10.0.0.9:8080'
     const targetRow = `tr[data-instance="${target}"]`
-    await page.goto(`${registry.base}/services/orders`)
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    await openLive(page, `${registry.base}/services/orders`)
     t.equal(await page.locator('#instances tbody tr').count(), 3)
     t.equal(await text(`${targetRow} td:nth-child(3)`), '1.5.0-rc.1')
     t.equal(await page.locator(`${targetRow} a`).getAttribute('href'), 'http://10.0.0.9:8080/')
@@ -268,38 +261,6 @@ if (chromiumAvailable(t)) {
     t.equal(await page.locator('#service-versions .version').count(), 1, 'its version went with it')
   })
 
-  t.test('a <script> in any field shows as text, live and rendered by the server; nothing runs', async (t) => {
-    const id = 'notes:10.0.6.1:80'
-    const body = instance(id, { version: '<script>alert(1)</script>', description: XSS, url: 'http://10.0.6.1/"><script>alert(4)</script>', metadata: { '<b>key</b>': '<img src=x onerror=alert(3)>' } })
-    await page.goto(overview())
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
-    t.equal(await registry.send('POST', id, body), 201)
-    alive.add(id)
-    await page.locator(row('notes')).waitFor({ timeout: 1000 })
-    const check = async (where: string): Promise<void> => {
-      await sleep(150) // time for anything that would run to run
-      t.equal(await evaluate<number>('document.scripts.length'), 1, `${where}: the page's own script only`)
-      t.equal(await evaluate<number>('document.querySelectorAll("img, b").length'), 0, `${where}: no injected element`)
-      t.same(log.dialogs, [], `${where}: no dialog opened`)
-    }
-    t.equal(await text(`${row('notes')} td.description`), XSS, 'live: the description is text')
-    t.equal(await text(`${row('notes')} .version`), '<script>alert(1)</script>', 'live: the version is text')
-    await check('overview, live')
-    await page.reload()
-    t.equal(await text(`${row('notes')} td.description`), XSS, 'server-rendered: the description is text')
-    await check('overview, server-rendered')
-    await page.goto(`${registry.base}/services/notes`)
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
-    t.equal(await text('#service-description'), XSS)
-    t.equal(await text(`tr[data-instance="${id}"] td.metadata`), '<b>key</b>=<img src=x onerror=alert(3)>')
-    t.equal(await page.locator(`tr[data-instance="${id}"] a`).getAttribute('href'), 'http://10.0.6.1/"><script>alert(4)</script>')
-    await check('service page')
-    // The same instance, changed while the page is open: built by the script this time.
-    t.equal(await registry.send('PUT', id, instance(id, { ...body, version: '<img src=x onerror=alert(5)>' })), 200)
-    await until('the new version shows', async () => (await text(`tr[data-instance="${id}"] td:nth-child(3)`)) === '<img src=x onerror=alert(5)>' ? true : undefined, 1000)
-    await check('service page, live')
-  })
-
   t.test('a page of another origin cannot deregister or register, even with the operator logged in', async (t) => {
     const target = 'orders:10.0.0.7:8080'
     // Another origin on the same machine (localhost, not 127.0.0.1), in the operator's browser.
@@ -318,33 +279,6 @@ if (chromiumAvailable(t)) {
     const check = async (id: string): Promise<number> => (await fetch(`${registry.base}/instances/${id}`, { headers: { authorization: registry.authorization } })).status
     t.equal(await check(target), 200, 'the instance is still registered')
     t.equal(await check('evil:10.6.6.6:80'), 404, 'and nothing was registered: the registry takes JSON only')
-  })
-
-  t.test('1 000 services: an event changes its own row and leaves the others alone', async (t) => {
-    const big = await listen({ auth: CREDENTIALS })
-    t.teardown(() => big.app.close())
-    for (let s = 0; s < 1000; s++) {
-      const name = `service-${String(s).padStart(4, '0')}`
-      await big.app.lunaRegistry.register(`${name}:host-0:8080`, { name, version: '1.0.0', status: s % 100 === 0 ? 'DOWN' : 'OK', url: 'http://host-0:8080/' })
-    }
-    const other = await context.newPage()
-    const otherLog = await record(other)
-    t.teardown(() => other.close())
-    await other.goto(`${big.base}/services/`)
-    await other.locator('#connection[data-state="live"]').waitFor({ timeout: 10_000 })
-    t.equal(await other.locator('#services tbody tr').count(), 1000)
-    // Mark every cell as it is now: a row built again has cells without the mark.
-    const marked = await other.evaluate('[...document.querySelectorAll("#services tbody th")].forEach((th) => { th.lunaMark = true }) || document.querySelectorAll("#services tbody th").length') as number
-    t.equal(marked, 1000, 'the rows the server rendered were kept when the snapshot came')
-    const started = Date.now()
-    t.equal(await big.send('POST', 'service-0501:host-9:8080', { name: 'service-0501', version: '2.0.0', status: 'OK', url: 'http://host-9:8080/' }), 201)
-    await other.locator('#services tr[data-service="service-0501"] td.num:text-is("2 / 2")').waitFor({ timeout: 1000 })
-    t.comment(`among 1 000 services, the change showed ${Date.now() - started} ms after the registration`)
-    const rebuilt = await other.evaluate('[...document.querySelectorAll("#services tbody th")].filter((th) => !th.lunaMark).map((th) => th.textContent)') as string[]
-    t.same(rebuilt, ['service-0501'], 'only the row of the service that changed was built again')
-    t.equal(await other.locator('#total-instances').textContent(), '991 / 1001')
-    t.same(otherLog.problems, [])
-    t.same(otherLog.violations, [])
   })
 
   t.test('self-contained: every request stays on the registry origin; no console error, no CSP violation', async (t) => {

@@ -71,6 +71,18 @@ export async function listen (options: LunaRegistryOptions & { auth: { username:
   return { app, origin, base, authorization, send }
 }
 
+/** A valid instance info body for `id`, its name, host and port taken from the id. */
+export function infoFor (id: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const [name = '', host = '', port = ''] = id.split(':')
+  return { name, version: '1.0.0', status: 'OK', url: `http://${host}:${port}/`, ...fields }
+}
+
+/** Opens `url` in `page` and waits until the page follows the registry's event stream. */
+export async function openLive (page: Page, url: string, timeout = 5000): Promise<void> {
+  await page.goto(url)
+  await page.locator('#connection[data-state="live"]').waitFor({ timeout })
+}
+
 /** Everything a page does that a test wants to assert on afterwards. */
 export interface PageLog {
   requests: Request[]

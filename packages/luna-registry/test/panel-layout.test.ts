@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { chromiumAvailable, launchChromium, listen, record, type PageLog, type Registry } from './panel-chromium.js'
+import { chromiumAvailable, infoFor, launchChromium, listen, openLive, record, type PageLog, type Registry } from './panel-chromium.js'
 
 const CREDENTIALS = { username: 'ops', password: 'new-moon' }
 /** A valid id as long as the rules let a domain be: four labels of 60 characters. */
@@ -25,11 +25,6 @@ interface LinkStyle {
   outlineWidth: string
 }
 
-function info (id: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  const [name = '', host = '', port = ''] = id.split(':')
-  return { name, version: '1.0.0', status: 'OK', url: `http://${host}:${port}/`, ...fields }
-}
-
 if (chromiumAvailable(t)) {
   let browser: Browser
   let registry: Registry
@@ -42,7 +37,7 @@ if (chromiumAvailable(t)) {
       ['catalog:10.0.2.4:7000', { version: '12.0.3', description: 'Products, search and prices' }]
     ]
     for (const [id, fields] of seed) {
-      if (await registry.send('POST', id, info(id, fields)) !== 201) throw new Error(`could not register ${id}`)
+      if (await registry.send('POST', id, infoFor(id, fields)) !== 201) throw new Error(`could not register ${id}`)
     }
     browser = await launchChromium()
   })
@@ -58,8 +53,7 @@ if (chromiumAvailable(t)) {
     t.teardown(() => context.close())
     const page = await context.newPage()
     const log = await record(page)
-    await page.goto(`${registry.base}${path}`)
-    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
+    await openLive(page, `${registry.base}${path}`)
     return { page, log }
   }
 
@@ -84,7 +78,7 @@ if (chromiumAvailable(t)) {
   })
 
   t.test('a long instance id wraps, and the actions of its row stay on screen', async (t) => {
-    t.equal(await registry.send('POST', LONG_ID, info(LONG_ID)), 201)
+    t.equal(await registry.send('POST', LONG_ID, infoFor(LONG_ID)), 201)
     t.teardown(async () => { await registry.send('DELETE', LONG_ID) })
     for (const width of [1280, 390]) {
       const { page } = await open(t, width, '/services/orders')
@@ -126,10 +120,10 @@ if (chromiumAvailable(t)) {
     const cell = page.locator('tr[data-instance="orders:10.0.0.8:8080"] td.metadata')
     t.equal((await cell.textContent())?.trim(), '—', 'rendered by the server')
     t.equal(await cell.locator('.none').count(), 1, 'shown as nothing there, as an empty down-since is')
-    t.equal(await registry.send('PUT', 'orders:10.0.0.8:8080', info('orders:10.0.0.8:8080', { version: '1.5.0' })), 200)
+    t.equal(await registry.send('PUT', 'orders:10.0.0.8:8080', infoFor('orders:10.0.0.8:8080', { version: '1.5.0' })), 200)
     await page.locator('tr[data-instance="orders:10.0.0.8:8080"] td:nth-child(3):text-is("1.5.0")').waitFor({ timeout: 2000 })
     t.equal((await cell.textContent())?.trim(), '—', 'rebuilt by the script')
-    t.equal(await registry.send('PUT', 'orders:10.0.0.8:8080', info('orders:10.0.0.8:8080', { version: '1.5.0', metadata: { zone: 'eu-2' } })), 200)
+    t.equal(await registry.send('PUT', 'orders:10.0.0.8:8080', infoFor('orders:10.0.0.8:8080', { version: '1.5.0', metadata: { zone: 'eu-2' } })), 200)
     await page.locator('tr[data-instance="orders:10.0.0.8:8080"] td.metadata .pair').waitFor({ timeout: 2000 })
     t.equal(await cell.textContent() ?? '', 'zone=eu-2', 'metadata, once there is some, and no dash')
   })

@@ -2,9 +2,7 @@ import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import { ago, exact, overviewRows, shorten, since, versionsOf } from '../src/panel.js'
 import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
-import { BROWSER, withoutOwnScript } from './panel-html.js'
-
-const XSS = '<script>alert("x")</script>'
+import { BROWSER } from './panel-html.js'
 
 t.test('a browser gets the panel at /services/ and /services', async (t) => {
   const app = await build(t)
@@ -133,34 +131,6 @@ t.test('the service page lists its instances: status, reported status, version, 
   t.match(html, /<caption>Instances of orders, DOWN first<\/caption>/)
   t.match(html, /<th scope="col">Last heartbeat<\/th><th scope="col">Down since<\/th>/)
   t.match(html, /<strong id="total-instances">1 \/ 3<\/strong>/)
-})
-
-t.test('everything an instance sends is escaped', async (t) => {
-  const app = await build(t)
-  await app.inject({
-    method: 'POST',
-    url: `${PREFIX}/instances/evil:h:1`,
-    headers: AUTH,
-    payload: info('evil', { description: XSS, version: '<img src=x onerror=alert(1)>', url: 'http://h/"><script>alert(1)</script>', metadata: { a: XSS } })
-  })
-  for (const url of [`${PREFIX}/services/`, `${PREFIX}/services/evil`]) {
-    const html = withoutOwnScript((await app.inject({ method: 'GET', url, headers: BROWSER })).body)
-    t.notMatch(html, /<script/i, `${url}: no script element but the panel's own`)
-    t.notMatch(html, /<img/i, `${url}: no injected element`)
-    t.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/, `${url}: the version shows as text`)
-    t.match(html, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;/, `${url}: the description shows as text`)
-  }
-  const page = (await app.inject({ method: 'GET', url: `${PREFIX}/services/evil`, headers: BROWSER })).body
-  t.match(page, /http:\/\/h\/&quot;&gt;&lt;script&gt;/, 'the url cannot break out of its attribute')
-  t.match(page, /<span class="key">a=<\/span>&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;/, 'metadata shows as text')
-})
-
-t.test('a service name in the page cannot break out of its attribute or the markup', async (t) => {
-  const app = await build(t)
-  // Names are limited to letters, digits, dot, underscore and dash: what reaches the page is checked first.
-  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services/%3Cscript%3E`, headers: BROWSER })
-  t.equal(res.statusCode, 400)
-  t.notMatch(res.body, /<script>/)
 })
 
 t.test('the service page shows one service', async (t) => {

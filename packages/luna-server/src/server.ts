@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import lunaRegistry, { DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
+import lunaRegistry, { DEFAULT_PREFIX, DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
 import { stdSerializers } from 'pino'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
@@ -149,6 +149,8 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       now: options.now,
       ...(store === undefined ? {} : { store })
     })
+    // The address an operator tries first leads to the panel, which then asks for the credentials.
+    app.get('/', async (_request, reply) => await reply.redirect(`${DEFAULT_PREFIX}/services/`))
     if (options.gateway !== false) await registerGateway(app, options)
   }))
   return app

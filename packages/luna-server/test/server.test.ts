@@ -28,6 +28,23 @@ t.test('GET /healthz answers {"status":"ok"} without auth', async (t) => {
   t.match(response.headers['content-type'], /^application\/json/)
 })
 
+t.test('GET / redirects to the panel', async (t) => {
+  const app = buildServer({ logLevel: 'silent' })
+  t.teardown(() => app.close())
+  const response = await app.inject({ method: 'GET', url: '/' })
+  t.equal(response.statusCode, 302)
+  t.equal(response.headers.location, '/registry/v1/services/')
+  const panel = await app.inject({ method: 'GET', url: response.headers.location, headers: { accept: 'text/html', authorization: basic('admin', '') } })
+  t.equal(panel.statusCode, 200)
+  t.match(panel.headers['content-type'], /^text\/html/, 'a browser that follows it lands on the panel')
+})
+
+t.test('a gateway-only replica has no panel to redirect to', async (t) => {
+  const app = buildServer({ logLevel: 'silent', registryUrl: 'http://admin:@127.0.0.1:9/' })
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 404)
+})
+
 t.test('registry routes sit under /registry/v1 behind admin and a blank password by default', async (t) => {
   const app = buildServer({ logLevel: 'silent' })
   t.teardown(() => app.close())
