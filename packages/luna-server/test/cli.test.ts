@@ -5,12 +5,15 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
+import { within } from '../../../test-support/until.js'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(PACKAGE, 'bin', 'luna-server.js')
 const { version } = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { version: string }
 const PASSWORD = 'c0rrect-h0rse-battery'
-const WAIT = 10_000
+// A bound on waits that would otherwise hang, not a measurement: a child can take several
+// seconds to start on a loaded machine.
+const WAIT = 30_000
 // tap's coverage hook (NODE_OPTIONS) makes each child start several times slower; these tests
 // are about what the process does, and the LUNA_* variables are each test's own.
 const INHERITED = Object.fromEntries(Object.entries(process.env)
@@ -24,14 +27,6 @@ interface Cli {
   /** Resolves with the exit code once the process is gone. */
   exited: Promise<number | null>
   kill: (signal: NodeJS.Signals) => void
-}
-
-function within<T> (promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${WAIT} ms`)), WAIT)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** `node bin/luna-server.js …` from the package folder. */
@@ -54,7 +49,7 @@ function launch (t: Test, args: string[], env: Record<string, string> = {}, bin 
 
 async function run (t: Test, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   const cli = launch(t, args, env)
-  const code = await within(cli.exited, `luna-server ${args.join(' ')}`)
+  const code = await within(`luna-server ${args.join(' ')}`, cli.exited, WAIT)
   return { code, stdout: cli.stdout(), stderr: cli.stderr() }
 }
 
@@ -70,7 +65,7 @@ async function listeningUrl (cli: Cli): Promise<URL> {
     })
     cli.exited.then((code) => reject(new Error(`exited with ${code}: ${cli.stderr()}`)), reject)
   })
-  return await within(found, 'the listening line')
+  return await within('the listening line', found, WAIT)
 }
 
 t.test('--help prints the usage and exits 0', async (t) => {
@@ -120,7 +115,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     t.same(await services.json(), [])
 
     cli.kill(signal)
-    t.equal(await within(cli.exited, `exit after ${signal}`), 0)
+    t.equal(await within(`exit after ${signal}`, cli.exited, WAIT), 0)
     t.notMatch(cli.stdout(), PASSWORD, 'the password is not logged')
     t.notMatch(cli.stdout(), authorization.slice('Basic '.length), 'nor the header carrying it')
     t.equal(cli.stderr(), '')
@@ -135,16 +130,16 @@ t.test('LUNA_REQUEST_TIMEOUT cuts an authenticated request whose body never come
     `Authorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`)
   t.equal(parseHead(await endedWithin(connection, 5000)).status, 408)
   cli.kill('SIGTERM')
-  t.equal(await within(cli.exited, 'exit after SIGTERM'), 0)
+  t.equal(await within('exit after SIGTERM', cli.exited, WAIT), 0)
 })
 
 /** Resolves once the server has logged `message`: it has taken the signal in. */
 async function logged (cli: Cli, message: string): Promise<void> {
-  await within(new Promise<void>((resolve) => {
+  await within(message, new Promise<void>((resolve) => {
     const look = (): void => { if (cli.stdout().includes(`"msg":"${message}"`)) resolve() }
     cli.onStdout(look)
     look()
-  }), message)
+  }), WAIT)
 }
 
 t.test('on SIGTERM a request in flight finishes, a stalled one is cut at LUNA_CLOSE_TIMEOUT, and the exit is 0', async (t) => {
@@ -157,14 +152,14 @@ t.test('on SIGTERM a request in flight finishes, a stalled one is cut at LUNA_CL
   // Both are on their way in when the signal comes; one goes on, the other never does.
   const inFlight = await rawConnection(t, port, `${head('orders:h:1')}${body.slice(0, 10)}`)
   const stalled = await rawConnection(t, port, `${head('orders:h:2')}${body.slice(0, 10)}`)
-  await within(new Promise<void>((resolve) => {
+  await within('both requests taken in', new Promise<void>((resolve) => {
     cli.onStdout(() => { if (cli.stdout().split('"msg":"incoming request"').length === 3) resolve() })
-  }), 'both requests taken in')
+  }), WAIT)
   cli.kill('SIGTERM')
   await logged(cli, 'SIGTERM received, closing')
   inFlight.socket.write(body.slice(10))
   t.equal(parseHead(await endedWithin(inFlight, WAIT)).status, 201, 'the request in flight is answered')
-  t.equal(await within(cli.exited, 'exit with a stalled connection open'), 0)
+  t.equal(await within('exit with a stalled connection open', cli.exited, WAIT), 0)
   t.equal(await endedWithin(stalled, 1000), '', 'the stalled connection was closed, unanswered')
   t.equal(cli.stderr(), '')
 })
@@ -176,7 +171,7 @@ t.test('a second signal while closing exits 1 at once', async (t) => {
   cli.kill('SIGTERM')
   await logged(cli, 'SIGTERM received, closing')
   cli.kill('SIGINT')
-  t.equal(await within(cli.exited, 'exit on the second signal'), 1)
+  t.equal(await within('exit on the second signal', cli.exited, WAIT), 1)
 })
 
 t.test('a port in use exits 1 with one line on stderr', async (t) => {
@@ -195,7 +190,7 @@ t.test('without a build the shim says how to make one', async (t) => {
     bin: { 'luna-server.js': readFileSync(BIN, 'utf8') }
   })
   const cli = launch(t, ['--help'], {}, join(dir, 'bin', 'luna-server.js'))
-  t.equal(await within(cli.exited, 'the shim without dist'), 1)
+  t.equal(await within('the shim without dist', cli.exited, WAIT), 1)
   t.match(cli.stderr(), /^luna-server: .*npx pnpm@10\.34\.9 build\n$/)
   t.equal(cli.stdout(), '')
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, HELP, parseConfig, type ServerSettings } from '../src/config.js'
+import { ConfigError, HELP, parseConfig, type ServerSettings } from '../src/index.js'
 
 const PASSWORD = 'pa55-w0rd-never-shown'
 

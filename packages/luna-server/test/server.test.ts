@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 import { until } from '../../../test-support/until.js'
-import { buildServer, type BuildServerOptions } from '../src/server.js'
+import { buildServer, type BuildServerOptions } from '../src/index.js'
 
 const PASSWORD = 'Tr0ub4dor-and-3'
 

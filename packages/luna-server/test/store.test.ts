@@ -2,7 +2,7 @@ import t from 'tap'
 import { privateRedis } from '../../../test-support/redis-server.js'
 import { until } from '../../../test-support/until.js'
 import { REDIS_URL, otherClients, requireRedis, uniquePrefix } from '../../luna-store-redis/test/redis.js'
-import { buildServer } from '../src/server.js'
+import { buildServer } from '../src/index.js'
 
 const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
 const BODY = { name: 'orders', version: '1.0.0', status: 'OK', url: 'http://h:1/' }
