@@ -1,18 +1,8 @@
 import { once } from 'node:events'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { freePort as closedPort } from '../../../test-support/redis-server.js'
 import { echoed, send, startEcho, startGateway, startUpstream } from './helpers.js'
-
-/** A port nothing listens on: connections to it are refused. */
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** A server that accepts each connection and resets it at once, counting them. */
 interface Tap { teardown: (fn: () => unknown) => void }

@@ -1,8 +1,8 @@
-import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import lunaRegistry from 'luna-registry'
 import t from 'tap'
+import { freePort } from '../../../test-support/redis-server.js'
 import { until } from '../../../test-support/until.js'
 import lunaGateway from '../src/index.js'
 import { echoed, send, startEcho } from './helpers.js'
@@ -10,16 +10,6 @@ import { echoed, send, startEcho } from './helpers.js'
 interface Tap { teardown: (fn: () => unknown) => void }
 
 const credentials = { username: 'ops', password: 's3cret' }
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** A registry alone, as luna-server runs it, on `port`. */
 async function startRegistry (t: Tap, port: number): Promise<FastifyInstance> {

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer as createHttpServer } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
+import { freePort } from '../../../test-support/redis-server.js'
 import { until } from '../../../test-support/until.js'
 import { buildServer, type BuildServerOptions } from '../src/index.js'
 
@@ -42,16 +43,6 @@ async function register (origin: string, id: string, url: string): Promise<void>
     body: JSON.stringify({ name: id.split(':')[0], version: '1.0.0', status: 'OK', url })
   })
   if (response.status >= 300) throw new Error(await response.text())
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 t.test('luna-server is registry and gateway: a registered service answers at /gateway/services/{name}/', async (t) => {
