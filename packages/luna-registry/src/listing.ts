@@ -1,6 +1,7 @@
 import type { InstanceStatus } from './events.js'
 import type { InstanceView } from './schemas.js'
 import type { InstanceRecord } from './store.js'
+import { nextTurn } from './turns.js'
 import { instanceViews, serviceListing, statusOf, type ServiceListing } from './views.js'
 
 export type ServiceStatus = 'UP' | 'DOWN'
@@ -55,17 +56,28 @@ function firstAfter<T> (sorted: readonly T[], after: string, key: (item: T) => s
   return low
 }
 
+/** Records grouped between two turns of the event loop: a large registry is grouped in several. */
+const GROUPED_PER_TURN = 4096
+
 /**
  * The records of each service, in arrays of their exact size: a list written to a slow reader
- * keeps them until it is done, and arrays grown by `push` hold half as much again.
+ * keeps them until it is done, and arrays grown by `push` hold half as much again. A registry of
+ * many thousand instances is grouped over several turns (`nextTurn`), so that lists asked for at
+ * once take turns with each other and with every other request rather than queue them all.
  */
-function groupByName (records: Records): Map<string, Array<Readonly<InstanceRecord>>> {
+async function groupByName (records: Records): Promise<Map<string, Array<Readonly<InstanceRecord>>>> {
   const counts = new Map<string, number>()
-  for (const record of records) counts.set(record.name, (counts.get(record.name) ?? 0) + 1)
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0 && i % GROUPED_PER_TURN === 0) await nextTurn()
+    const { name } = records[i]!
+    counts.set(name, (counts.get(name) ?? 0) + 1)
+  }
   const groups = new Map<string, Array<Readonly<InstanceRecord>>>()
   for (const [name, count] of counts) groups.set(name, new Array<Readonly<InstanceRecord>>(count))
   // `counts` now counts down the records of each service still to be placed.
-  for (const record of records) {
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0 && i % GROUPED_PER_TURN === 0) await nextTurn()
+    const record = records[i]!
     const left = counts.get(record.name)!
     counts.set(record.name, left - 1)
     groups.get(record.name)![left - 1] = record
@@ -87,8 +99,8 @@ export function instancePage (listed: Records, filter: InstanceFilter, page: Pag
 }
 
 /** A page of the services among `listed` (a store's list), sorted by name, filtered by status. */
-export function servicePage (listed: Records, filter: ServiceFilter, page: Page, now: number, timeout: number): Listing<ServiceListing> {
-  const byName = groupByName(listed)
+export async function servicePage (listed: Records, filter: ServiceFilter, page: Page, now: number, timeout: number): Promise<Listing<ServiceListing>> {
+  const byName = await groupByName(listed)
   const names = [...byName.keys()].sort(compare)
   const matches = (name: string): boolean => filter.status === undefined ||
     (byName.get(name)!.some((record) => statusOf(record, now, timeout) === 'OK') ? 'UP' : 'DOWN') === filter.status

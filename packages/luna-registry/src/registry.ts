@@ -125,7 +125,7 @@ export class LunaRegistry extends RegistryEvents {
   /** A page of `listServices` (of `filter.service` alone, if given), made as `instancePage`'s. */
   async servicePage (filter: ServiceFilter, page: Page): Promise<Listing<ServiceListing>> {
     const listed = await this.store.list(filter.service === undefined ? {} : { service: filter.service })
-    return servicePage(listed, filter, page, this.now(), this.heartbeatTimeout)
+    return await servicePage(listed, filter, page, this.now(), this.heartbeatTimeout)
   }
 
   async getService (name: string): Promise<ServiceView | undefined> {

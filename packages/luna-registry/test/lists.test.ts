@@ -56,6 +56,23 @@ t.test('a list many pieces long is written, byte for byte, as JSON.stringify wri
   }
 })
 
+t.test('a registry grouped over several turns lists every instance once, under its own service', async (t) => {
+  const app = await build(t)
+  // More records than are grouped in one turn of the event loop, so grouping is resumed.
+  await fill(app.lunaRegistry, 9000, 7)
+  const instances = await app.lunaRegistry.listInstances()
+  const expected = [...new Set(instances.map((view) => view.name))].sort().map((name) => ({
+    name,
+    instances: instances.filter((view) => view.name === name).map((view) => view.instanceId)
+  }))
+  const res = await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: AUTH })
+  t.equal(res.statusCode, 200)
+  const listed = (res.json() as Array<{ name: string, instances: Array<{ instanceId: string }> }>)
+    .map((service) => ({ name: service.name, instances: service.instances.map((view) => view.instanceId) }))
+  t.same(listed, expected)
+  t.equal(listed.reduce((sum, service) => sum + service.instances.length, 0), 9000)
+})
+
 t.test('a list that fits in one piece is sent whole, with its length', async (t) => {
   const app = await build(t)
   await fill(app.lunaRegistry, 3, 2)
