@@ -1,5 +1,5 @@
 import type { WatchOptions } from 'luna-client'
-import { balancerKind, BALANCER_KINDS, parseDuration, type BalancerKind, type LunaRegistry } from 'luna-registry'
+import { balancerKind, BALANCER_KINDS, describeValue, durationOption, type BalancerKind, type LunaRegistry } from 'luna-registry'
 import { InvalidGatewayOptionError } from './errors.js'
 
 export interface LunaGatewayAuth {
@@ -65,20 +65,10 @@ function fail (option: string, problem: string): never {
   throw new InvalidGatewayOptionError(option, problem)
 }
 
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (value === null || typeof value !== 'object') return String(value)
-  return Array.isArray(value) ? 'an array' : 'an object'
-}
+const describe = describeValue
 
 function duration (option: string, value: unknown, fallback: number, sign: 'positive' | 'zero or positive'): number {
-  if (value === undefined) return fallback
-  const ms = parseDuration(value)
-  if (ms === undefined || (sign === 'positive' && ms <= 0)) {
-    fail(option, `must be a ${sign} number of milliseconds or a duration such as "30s", got ${describe(value)}`)
-  }
-  return ms
+  return durationOption(option, value, fallback, sign, fail)
 }
 
 function positiveInteger (option: string, value: unknown, fallback: number, unit: string): number {

@@ -24,3 +24,31 @@ export function formatDuration (ms: number): string {
   }
   return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
 }
+
+/** How a wrong option value is named in its error: strings quoted, objects by their kind. */
+export function describeValue (value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}
+
+/**
+ * A duration option in milliseconds: `fallback` when it is not given, and otherwise what
+ * `parseDuration` reads, refused through `fail` (which names the option) when it is not a
+ * duration or has the wrong sign. The same rule and message for every Luna plugin's options.
+ */
+export function durationOption (
+  option: string,
+  value: unknown,
+  fallback: number,
+  sign: 'positive' | 'zero or positive',
+  fail: (option: string, problem: string) => never
+): number {
+  if (value === undefined) return fallback
+  const ms = parseDuration(value)
+  if (ms === undefined || (sign === 'positive' && ms <= 0)) {
+    fail(option, `must be a ${sign} number of milliseconds or a duration such as "30s", got ${describeValue(value)}`)
+  }
+  return ms
+}

@@ -89,5 +89,5 @@ export {
 // The rules of the wire contract, for clients and servers built on Luna.
 export { FIELD_MAX_DEPTH, MAX_PAGE_LIMIT } from './schemas.js'
 export { parseInstanceId, isHostname, isServiceName, type InstanceIdParts } from './instance-id.js'
-export { parseDuration, formatDuration } from './duration.js'
+export { describeValue, durationOption, formatDuration, parseDuration } from './duration.js'
 export { withoutUserinfo } from './userinfo.js'

@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.js'
+import { describeValue, durationOption } from './duration.js'
 import { InvalidOptionError } from './errors.js'
 import { STORE_METHODS, type RegistryStore } from './store.js'
 import { MemoryStore } from './stores/memory-store.js'
@@ -67,20 +67,10 @@ function fail (option: string, problem: string): never {
   throw new InvalidOptionError(option, problem)
 }
 
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (value === null || typeof value !== 'object') return String(value)
-  return Array.isArray(value) ? 'an array' : 'an object'
-}
+const describe = describeValue
 
 function duration (option: string, value: unknown, fallback: number, sign: 'positive' | 'zero or positive'): number {
-  if (value === undefined) return fallback
-  const ms = parseDuration(value)
-  if (ms === undefined || (sign === 'positive' && ms <= 0)) {
-    fail(option, `must be a ${sign} number of milliseconds or a duration such as "30s", got ${describe(value)}`)
-  }
-  return ms
+  return durationOption(option, value, fallback, sign, fail)
 }
 
 function normalisePrefix (value: unknown): string {

@@ -39,6 +39,8 @@ t.test('the package exports exactly its public surface', async (t) => {
     'balancerKind',
     'createBalancer',
     'default',
+    'describeValue',
+    'durationOption',
     'formatDuration',
     'isHostname',
     'isServiceName',
