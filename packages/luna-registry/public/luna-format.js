@@ -1,5 +1,6 @@
 // Formatting, as the server does it: the same words for the same moments, live or rendered.
 
+/** Descriptions longer than this are cut on the overview; the service page shows them whole. */
 const DESCRIPTION_LENGTH = 160
 
 export function since (elapsed) {

@@ -5,7 +5,9 @@ import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { LunaRegistry, ServiceFilter } from './registry.js'
-import type { InstanceView, ServiceView } from './schemas.js'
+import type { ServiceView } from './schemas.js'
+// The words and orders of the panel's own script: a page rendered here and one updated live agree.
+import { ago, downFirst, exact, linkable, shorten, since, versionsOf, type VersionCount } from '../public/luna-format.js'
 
 // Beside src/ and dist/ alike, so the same URL works from the sources and the build.
 const VIEWS = fileURLToPath(new URL('../views', import.meta.url))
@@ -28,9 +30,6 @@ export const PANEL_CSP = [
   "require-trusted-types-for 'script'",
   "trusted-types 'none'"
 ].join('; ')
-
-/** Descriptions longer than this are cut on the overview; the service page shows them whole. */
-export const OVERVIEW_DESCRIPTION_LENGTH = 160
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -116,64 +115,17 @@ export const panelAssets: FastifyPluginAsync = async (fastify) => {
   }
 }
 
-/** `12 s`, `5 min`, `3 h`, `2 d`; `0 s` for a moment in the future. */
-export function since (elapsedMs: number): string {
-  const seconds = Math.max(0, Math.floor(elapsedMs / 1000))
-  if (seconds < 60) return `${seconds} s`
-  const minutes = Math.floor(seconds / 60)
-  if (minutes < 60) return `${minutes} min`
-  const hours = Math.floor(minutes / 60)
-  if (hours < 48) return `${hours} h`
-  return `${Math.floor(hours / 24)} d`
-}
-
-/** `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */
-export function ago (elapsedMs: number): string {
-  return elapsedMs < 1000 ? 'just now' : `${since(elapsedMs)} ago`
-}
-
-/** `2026-11-26 12:20:34 UTC`, for a tooltip. */
-export function exact (iso: string): string {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
-}
-
-/** Whether a URL may become a link: only `http:` and `https:`, whatever a store hands back. */
-export function linkable (url: string): boolean {
-  return /^https?:\/\//i.test(url)
-}
-
-/** At most `length` characters (code points), cut with an ellipsis. */
-export function shorten (text: string, length = OVERVIEW_DESCRIPTION_LENGTH): string {
-  const chars = Array.from(text)
-  return chars.length <= length ? text : `${chars.slice(0, length - 1).join('').trimEnd()}…`
-}
-
-const collator = new Intl.Collator('en', { numeric: true })
-
-export interface VersionCount { version: string, count: number }
-
-/** The versions a service runs, in version order, each with how many instances run it. */
-export function versionsOf (instances: ReadonlyArray<Pick<InstanceView, 'version'>>): VersionCount[] {
-  const counts = new Map<string, number>()
-  for (const instance of instances) counts.set(instance.version, (counts.get(instance.version) ?? 0) + 1)
-  return [...counts.keys()].sort(collator.compare).map((version) => ({ version, count: counts.get(version)! }))
-}
+export { ago, exact, linkable, shorten, since, versionsOf, type VersionCount }
 
 /** DOWN first, then by name (services) or id (instances): what needs attention is on top. */
-function downFirst<T extends { status: string }> (key: (item: T) => string): (a: T, b: T) => number {
-  return (a, b) => {
-    const rank = Number(a.status === 'DOWN' ? 0 : 1) - Number(b.status === 'DOWN' ? 0 : 1)
-    if (rank !== 0) return rank
-    const ka = key(a)
-    const kb = key(b)
-    return ka < kb ? -1 : ka > kb ? 1 : 0
-  }
+function byDownFirst<T extends { status: string }> (key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => downFirst(a.status, key(a), b.status, key(b))
 }
 
 /** What the overview shows of a service: no instances, so its size follows the number of services. */
 export interface ServiceRow {
   name: string
-  /** Cut to `OVERVIEW_DESCRIPTION_LENGTH`. */
+  /** Cut to `shorten`'s length. */
   description: string
   status: ServiceView['status']
   online: number
@@ -213,7 +165,7 @@ function rowOf (service: ServiceView): ServiceRow {
  * statuses, down-since and which description a service shows.
  */
 export async function overviewRows (registry: LunaRegistry, filter: ServiceFilter = {}): Promise<ServiceRow[]> {
-  return (await registry.listServices(filter)).map(rowOf).sort(downFirst((row) => row.name))
+  return (await registry.listServices(filter)).map(rowOf).sort(byDownFirst((row) => row.name))
 }
 
 async function render (reply: FastifyReply, page: string, data: object): Promise<FastifyReply> {
@@ -254,7 +206,7 @@ export async function renderOverview (reply: FastifyReply, registry: LunaRegistr
 
 /** A service's page; for a service with no instances (yet, or any more), the same page, empty. */
 export async function renderService (reply: FastifyReply, registry: LunaRegistry, name: string, service: ServiceView | undefined): Promise<FastifyReply> {
-  const instances = (service?.instances ?? []).slice().sort(downFirst((instance) => instance.instanceId))
+  const instances = (service?.instances ?? []).slice().sort(byDownFirst((instance) => instance.instanceId))
   return await render(reply, 'service', {
     ...page(registry),
     title: name,
