@@ -5,6 +5,7 @@ import lunaRegistry, { DEFAULT_PREFIX, DEFAULT_USERNAME, withoutUserinfo } from 
 import { stdSerializers } from 'pino'
 import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
+import { timeBodies } from './body-deadlines.js'
 import { isFollower, registerCors, registerGateway } from './gateway.js'
 
 export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
@@ -15,6 +16,9 @@ export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' 
 }
 
 const DEFAULT_REQUEST_TIMEOUT = 30_000
+
+/** Whether a request goes through the gateway, to a service: its answer is the service's own. */
+const throughGateway = (url: string): boolean => url.startsWith('/gateway/')
 
 // Every request carries the basic auth credentials; whatever gets logged, they must not be.
 const REDACT = ['req.headers.authorization', 'headers.authorization', '*.headers.authorization']
@@ -75,11 +79,12 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     // A client that sends its headers or its body slowly, or not at all, or keeps a connection
     // idle, holds a file descriptor for as long as it is let: each gets `requestTimeout`, then a
     // 408 (or, between requests, the connection is closed). Only the arrival of a request is timed:
-    // an event stream, a long response to a request that arrived whole, is not cut.
-    requestTimeout,
+    // an event stream, a long response to a request that arrived whole, is not cut. Bodies are
+    // timed by `timeBodies`, below, rather than by Node's `requestTimeout`.
+    requestTimeout: 0,
     keepAliveTimeout: requestTimeout,
     http: {
-      requestTimeout,
+      requestTimeout: 0,
       headersTimeout: requestTimeout,
       // How often Node looks for requests past their time: at its default (30 s) a stalled
       // request would be cut up to 30 s late.
@@ -104,8 +109,10 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
   // a 503 while closing) too. Over a socket only: `inject()` does not go through the server.
   // The gateway's answers are the upstreams' own, headers as they sent them: not touched here.
   app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (request.url?.startsWith('/gateway/') !== true) response.setHeader('x-content-type-options', 'nosniff')
+    if (!throughGateway(request.url ?? '')) response.setHeader('x-content-type-options', 'nosniff')
   })
+  // An upload through the gateway may take its time, as long as it keeps coming.
+  timeBodies(app.server, requestTimeout, throughGateway)
 
   let store: RedisStore | undefined
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { freePort } from '../../../test-support/redis-server.js'
+import { endedWithin, parseHead, rawConnection } from '../../../test-support/raw-http.js'
 import { until } from '../../../test-support/until.js'
 import { buildServer, type BuildServerOptions } from '../src/index.js'
 
@@ -51,6 +52,53 @@ t.test('luna-server is registry and gateway: a registered service answers at /ga
   const response = await fetch(`${origin}/gateway/services/orders/items/1?x=1`)
   t.equal(response.status, 200, 'without credentials: the services do their own auth')
   t.equal(await response.text(), 'orders /items/1?x=1')
+})
+
+/** A service instance that answers with the number of body bytes it received. */
+async function startCounter (t: Test): Promise<string> {
+  const server = createHttpServer((request, response) => {
+    let bytes = 0
+    request.on('data', (chunk: Buffer) => { bytes += chunk.length })
+    request.on('end', () => { response.end(String(bytes)) })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+}
+
+const UPLOAD_TIMEOUT = 300
+const uploadHead = (length: number): string => `POST /gateway/services/uploads/ HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`
+
+t.test('an upload through the gateway may outlast the request timeout while it keeps coming', async (t) => {
+  const { app, origin } = await listen(t, { requestTimeout: UPLOAD_TIMEOUT })
+  await register(origin, 'uploads:a:1', await startCounter(t))
+  const port = (app.server.address() as AddressInfo).port
+  const chunks = 12
+  const chunk = 'x'.repeat(1000)
+  const upload = await rawConnection(t, port, uploadHead(chunks * chunk.length))
+  const started = Date.now()
+  for (let i = 0; i < chunks; i++) {
+    await new Promise((resolve) => setTimeout(resolve, UPLOAD_TIMEOUT / 3))
+    upload.socket.write(chunk)
+  }
+  const text = await until('the answer', () => upload.received().includes('\r\n\r\n') && upload.received().endsWith(String(chunks * chunk.length)) ? upload.received() : undefined, 5000)
+  t.ok(Date.now() - started > 3 * UPLOAD_TIMEOUT, 'the upload took several request timeouts')
+  t.equal(parseHead(text).status, 200)
+  t.notOk(upload.socket.destroyed, 'and the connection is kept for the next request')
+})
+
+t.test('an upload through the gateway that stops coming is cut after the request timeout', async (t) => {
+  const { app, origin } = await listen(t, { requestTimeout: UPLOAD_TIMEOUT })
+  await register(origin, 'uploads:a:1', await startCounter(t))
+  const port = (app.server.address() as AddressInfo).port
+  const started = Date.now()
+  const upload = await rawConnection(t, port, `${uploadHead(1000)}${'x'.repeat(100)}`)
+  await endedWithin(upload, 5000)
+  t.ok(Date.now() - started >= UPLOAD_TIMEOUT - 50, 'not before the timeout')
 })
 
 t.test('LUNA_GATEWAY=off leaves the registry alone', async (t) => {
