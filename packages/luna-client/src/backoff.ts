@@ -1,10 +1,3 @@
-export interface BackoffOptions {
-  /** Milliseconds before the first retry. */
-  initialDelay?: number
-  /** The longest wait between retries, in milliseconds. */
-  maxDelay?: number
-}
-
 /** `delay` shortened by a random fraction of up to `jitter`: never later, only spread out. */
 export function jittered (delay: number, jitter: number, random: () => number = Math.random): number {
   return Math.round(delay * (1 - jitter * random()))
