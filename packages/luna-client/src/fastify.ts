@@ -104,17 +104,21 @@ const plugin: FastifyPluginAsync<LunaClientPluginOptions> = async (fastify, opti
     })
     // One warning per outage, and a line when the registry is back, rather than one per retry.
     let failing = false
+    // Listened for only while failing: a listener of 'heartbeat' makes every heartbeat bring the
+    // registry's view back, which this does not need.
+    const recovered = (): void => {
+      fastify.log.info({ instanceId: registration.instanceId }, 'luna-client: the registry answers again')
+      failing = false
+    }
     registration.on('registered', (instance, { created }) => {
       fastify.log.info({ instanceId: instance.instanceId, created, registry: client.url }, 'luna-client: registered')
-      failing = false
-    })
-    registration.on('heartbeat', () => {
-      if (failing) fastify.log.info({ instanceId: registration.instanceId }, 'luna-client: the registry answers again')
+      registration.off('heartbeat', recovered)
       failing = false
     })
     registration.on('error', (err, details) => {
       const level = failing ? 'debug' : 'warn'
       fastify.log[level]({ err, instanceId: registration.instanceId, ...details }, `luna-client: ${details.operation} failed`)
+      if (!failing) registration.once('heartbeat', recovered)
       failing = true
     })
     fastify.lunaRegistration = registration

@@ -19,6 +19,9 @@ type Settled = { ok: true, instance: InstanceView } | { ok: false, error: Error 
 
 const DEFAULT_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']
 
+/** RFC 7240: the registry answers a heartbeat 204, without the view nobody would read. */
+const MINIMAL = { prefer: 'return=minimal' }
+
 /**
  * A registered instance: registers, heartbeats on a timer, registers again when the registry has
  * forgotten it, backs off while the registry is away, and deregisters when told to. Only `ready()`
@@ -34,6 +37,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   readonly #maxDelay: number
   #info: InstanceInfo
   #instance: InstanceView | undefined
+  /** Whether the next heartbeat must bring the registry's view back (an `update` waits for it). */
+  #wantView = false
   #registered = false
   #failures = 0
   #stopped = false
@@ -104,6 +109,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   /** Changes the info (metadata, version, …; not the name) and sends it at once, as `setStatus` does. */
   async update (changes: Partial<Omit<InstanceInfo, 'name' | 'instanceId'>>): Promise<InstanceView | undefined> {
     this.#info = { ...this.#info, ...changes }
+    this.#wantView = true
     return await this.#now()
   }
 
@@ -176,11 +182,16 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     let operation: FailureDetails['operation'] = this.#registered ? 'heartbeat' : 'register'
     try {
       if (this.#registered) {
-        const heartbeat = await this.#send('PUT', info)
-        if (heartbeat !== undefined) {
-          this.#succeeded(heartbeat)
-          notify(this, 'heartbeat', heartbeat)
-          return heartbeat
+        // The view is asked for only when someone reads it: a call of `update` or `setStatus`,
+        // or a listener of 'heartbeat'. Otherwise the registry answers 204, without it.
+        const minimal = !this.#wantView && this.listenerCount('heartbeat') === 0
+        this.#wantView = false
+        const heartbeat = await this.#send(info, minimal)
+        if (heartbeat.found) {
+          const instance = heartbeat.instance ?? this.#instance!
+          this.#succeeded(instance)
+          notify(this, 'heartbeat', instance)
+          return instance
         }
         // The registry forgot the instance (restarted, evicted it, or someone removed it).
         this.#registered = false
@@ -197,12 +208,16 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     }
   }
 
-  /** A heartbeat: the view, or `undefined` when the registry answers 404. */
-  async #send (method: 'PUT', info: InstanceInfo): Promise<InstanceView | undefined> {
+  /**
+   * A heartbeat: `found` is false when the registry answers 404; `instance` is the view, absent
+   * when `minimal` asked the registry to leave it out.
+   */
+  async #send (info: InstanceInfo, minimal: boolean): Promise<{ found: boolean, instance?: InstanceView }> {
     try {
-      return (await this.#transport.request<InstanceView>(method, this.#path, info)).body
+      const { body } = await this.#transport.request<InstanceView | undefined>('PUT', this.#path, info, minimal ? MINIMAL : {})
+      return body === undefined ? { found: true } : { found: true, instance: body }
     } catch (error) {
-      if (error instanceof LunaError && error.statusCode === 404) return undefined
+      if (error instanceof LunaError && error.statusCode === 404) return { found: false }
       throw error
     }
   }

@@ -119,19 +119,19 @@ export class Transport {
   }
 
   /** One request; resolves for 2xx (`body` is `undefined` when empty), throws otherwise. */
-  async request<T> (method: string, path: string, body?: unknown): Promise<Answer<T>> {
+  async request<T> (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
     const url = this.base + path
     const payload = body === undefined ? null : JSON.stringify(body)
     let sent: { response: Response, text: string }
     try {
-      sent = await this.#send(method, url, payload)
+      sent = await this.#send(method, url, payload, headers)
     } catch (error) {
       // A kept-alive connection the registry closed (it restarted, or timed the connection
       // out) fails before anything was processed. Every request here is idempotent (POST
       // creates or replaces), so it is sent again once, at once, on a new connection.
       if (!isStaleConnection(error)) throw this.networkError(method, url, error)
       try {
-        sent = await this.#send(method, url, payload)
+        sent = await this.#send(method, url, payload, headers)
       } catch (again) {
         throw this.networkError(method, url, again)
       }
@@ -142,10 +142,10 @@ export class Transport {
     throw this.#answerError(method, url, response.status, response.statusText, text)
   }
 
-  async #send (method: string, url: string, payload: string | null): Promise<{ response: Response, text: string }> {
+  async #send (method: string, url: string, payload: string | null, headers: Record<string, string>): Promise<{ response: Response, text: string }> {
     const response = await this.#fetch(url, {
       method,
-      headers: this.headers(payload === null ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' }),
+      headers: this.headers(payload === null ? { accept: 'application/json', ...headers } : { accept: 'application/json', 'content-type': 'application/json', ...headers }),
       body: payload,
       signal: AbortSignal.timeout(this.timeout)
     })

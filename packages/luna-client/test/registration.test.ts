@@ -29,6 +29,26 @@ t.test('registers, then heartbeats every interval', async (t) => {
   t.ok(gaps.every((gap) => gap >= 90), `heartbeats are not early: ${gaps.join(', ')} ms`)
 })
 
+t.test('heartbeats nobody reads ask for no view (204); a heartbeat listener or setStatus gets it (200)', async (t) => {
+  const registry = await startRegistry(t)
+  const handle = createLunaClient(registry.url).register(instanceInfo, { heartbeatInterval: 100, jitter: 0 })
+  t.teardown(async () => { await handle.deregister() })
+  const registered = await handle.ready()
+  await until('two heartbeats', () => registry.writesFor(ID).length >= 3 || undefined, 2000)
+  t.same(registry.writesSeen(ID).slice(0, 3), ['POST 201', 'PUT 204', 'PUT 204'], 'Prefer: return=minimal, honoured')
+  t.same(handle.instance, registered, 'the last view the registry sent is kept')
+  t.ok(handle.registered)
+
+  const down = await handle.setStatus('DOWN')
+  t.equal(down?.reportedStatus, 'DOWN', 'setStatus resolves with the view')
+  t.equal(registry.writesSeen(ID).at(-1), 'PUT 200')
+  t.same(handle.instance, down)
+
+  const [beat] = await next<[InstanceView]>(handle, 'heartbeat', 1000)
+  t.equal(registry.writesSeen(ID).at(-1), 'PUT 200', 'a heartbeat listener gets the view')
+  t.ok(beat.lastHeartbeat > down!.lastHeartbeat)
+})
+
 t.test('registry restarted on the same port: registered again within one heartbeat interval', async (t) => {
   const registry = await startRegistry(t)
   const client = createLunaClient(registry.url)

@@ -84,6 +84,43 @@ t.test('PUT heartbeats: 200, info replaced, heartbeat refreshed, registration ke
   t.equal(view.lastHeartbeat, new Date(clock.now()).toISOString())
 })
 
+t.test('Prefer: return=minimal answers the status alone: 201 or 204 to POST, 204 to PUT', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now })
+  const minimal = { ...AUTH, prefer: 'return=minimal' }
+  const body = info('orders', { metadata: { load: '1' } })
+  const created = await app.inject({ method: 'POST', url: URL_, headers: minimal, payload: body })
+  t.equal(created.statusCode, 201, 'a new registration')
+  t.equal(created.body, '')
+  t.equal(created.headers['preference-applied'], 'return=minimal')
+  const replaced = await app.inject({ method: 'POST', url: URL_, headers: minimal, payload: body })
+  t.equal(replaced.statusCode, 204, 'a replaced one')
+  t.equal(replaced.body, '')
+  clock.advance(5000)
+  const heartbeat = await app.inject({ method: 'PUT', url: URL_, headers: minimal, payload: info('orders', { metadata: { load: '2' } }) })
+  t.equal(heartbeat.statusCode, 204)
+  t.equal(heartbeat.body, '')
+  t.equal(heartbeat.headers['preference-applied'], 'return=minimal')
+  const view = (await app.inject({ method: 'GET', url: URL_, headers: AUTH })).json()
+  t.same(view.metadata, { load: '2' }, 'the heartbeat was applied all the same')
+  t.equal(view.lastHeartbeat, new Date(clock.now()).toISOString())
+
+  // RFC 7240: several preferences, parameters, quotes and case; anything else is ignored.
+  for (const prefer of ['respond-async, return=minimal', 'RETURN="Minimal"; x=1', 'wait=5,return = minimal']) {
+    const res = await app.inject({ method: 'PUT', url: URL_, headers: { ...AUTH, prefer }, payload: body })
+    t.equal(res.statusCode, 204, prefer)
+  }
+  for (const prefer of ['return=representation', 'return', 'minimal', 'handling=lenient']) {
+    const res = await app.inject({ method: 'PUT', url: URL_, headers: { ...AUTH, prefer }, payload: body })
+    t.equal(res.statusCode, 200, `${prefer}: the view`)
+    t.equal(res.headers['preference-applied'], undefined)
+    t.equal(res.json().instanceId, ID)
+  }
+  const missing = await app.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:10.0.0.2:8080`, headers: minimal, payload: body })
+  t.equal(missing.statusCode, 404, 'errors are answered in full')
+  t.equal(missing.json().code, 'FST_LUNA_INSTANCE_NOT_FOUND')
+})
+
 t.test('PUT for an unregistered instance: 404, and nothing is created', async (t) => {
   const app = await build(t)
   const res = await app.inject({ method: 'PUT', url: URL_, headers: AUTH, payload: info() })

@@ -1,8 +1,9 @@
-import type { FastifyPluginAsync, preHandlerHookHandler, preValidationHookHandler } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, preHandlerHookHandler, preValidationHookHandler } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InstanceNotFoundError, InvalidInstanceIdError, RouteNotFoundError } from '../errors.js'
 import { parseInstanceId } from '../instance-id.js'
+import { MINIMAL_APPLIED, wantsMinimal } from '../prefer.js'
 import { wildcardNamed } from '../validation.js'
 import { withoutUserinfo } from '../userinfo.js'
 import { instanceListJson } from '../view-json.js'
@@ -40,6 +41,11 @@ const onePathSegment: preValidationHookHandler = (request, _reply, done) => {
   done(new RouteNotFoundError(request.method, withoutUserinfo(request.url)))
 }
 
+/** The answer to `Prefer: return=minimal`: the status alone, no body (RFC 7240). */
+async function minimal (reply: FastifyReply, status: 201 | 204): Promise<FastifyReply> {
+  return await reply.header('preference-applied', MINIMAL_APPLIED).code(status).send()
+}
+
 export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const takesBody = { ...formatter, bodyLimit: BODY_LIMIT, preValidation: onePathSegment }
@@ -49,10 +55,12 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
-      response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...ErrorResponses }
+      response: { 200: InstanceViewSchema, 201: InstanceViewSchema, 204: Type.Null(), ...ErrorResponses }
     }
   }, async (request, reply) => {
     const { created, instance } = await registry.register(request.params['*'], request.body)
+    // Without the view, a new registration is still told from a replaced one: 201 or 204.
+    if (wantsMinimal(request.headers.prefer)) return await minimal(reply, created ? 201 : 204)
     return await reply.code(created ? 201 : 200).send(instance)
   })
 
@@ -61,11 +69,12 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     schema: {
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
-      response: { 200: InstanceViewSchema, ...ErrorResponses }
+      response: { 200: InstanceViewSchema, 204: Type.Null(), ...ErrorResponses }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const instance = await registry.heartbeat(request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
+    if (wantsMinimal(request.headers.prefer)) return await minimal(reply, 204)
     return instance
   })
 
