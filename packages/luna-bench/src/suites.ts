@@ -3,7 +3,7 @@ import { detection } from './suites/detection.js'
 import { fanout } from './suites/fanout.js'
 import { gateway } from './suites/gateway.js'
 import { heartbeats } from './suites/heartbeats.js'
-import { profile } from './suites/profile.js'
+import { profile, profileNewBodies } from './suites/profile.js'
 import { redis } from './suites/redis.js'
 import { scale } from './suites/scale.js'
 import { slowReaders } from './suites/slow-readers.js'
@@ -20,5 +20,6 @@ export const SUITES: readonly Suite[] = [
   detection,
   gateway,
   slowReaders,
-  profile
+  profile,
+  profileNewBodies
 ]
