@@ -179,6 +179,23 @@ if (chromiumAvailable(t)) {
     t.equal(await text('#total-instances'), '8 / 9')
   })
 
+  t.test('an idle page stops animating: the Live dot pulses a few times, on the compositor, then rests', async (t) => {
+    const moving = await browser.newContext({ httpCredentials: CREDENTIALS, viewport: { width: 1280, height: 720 }, reducedMotion: 'no-preference' })
+    t.teardown(() => moving.close())
+    const fresh = await moving.newPage()
+    await openLive(fresh, overview())
+    const animations = await fresh.evaluate(`document.getAnimations().map((animation) => ({
+      iterations: animation.effect.getTiming().iterations,
+      properties: [...new Set(animation.effect.getKeyframes().flatMap((frame) => Object.keys(frame)))]
+        .filter((key) => !['offset', 'computedOffset', 'easing', 'composite'].includes(key)).sort()
+    }))`) as Array<{ iterations: number | null, properties: string[] }>
+    t.ok(animations.length > 0, 'the dot pulses as the stream goes live')
+    for (const animation of animations) {
+      t.ok(Number.isFinite(animation.iterations), `a finite animation (${String(animation.iterations)} iterations)`)
+      t.same(animation.properties, ['opacity', 'transform'], 'of what the compositor draws alone')
+    }
+  })
+
   t.test('a fresh snapshot on the open stream drops what the registry no longer has, with no reconnection', async (t) => {
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 5000 })
     const streams = log.requests.filter((request) => request.resourceType() === 'eventsource').length
