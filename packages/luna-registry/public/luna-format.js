@@ -38,9 +38,12 @@ export function versionsOf (instances) {
   return [...counts.keys()].sort(collator.compare).map((version) => ({ version, count: counts.get(version) }))
 }
 
-/** DOWN first, then by key: the order the server renders. */
+/**
+ * DOWN first, then by key in natural order (`…:8080`, `…0.9`, `…0.10`: numbers by their value):
+ * the order the server renders.
+ */
 export function downFirst (statusA, keyA, statusB, keyB) {
   const rank = (statusA === 'DOWN' ? 0 : 1) - (statusB === 'DOWN' ? 0 : 1)
   if (rank !== 0) return rank
-  return keyA < keyB ? -1 : keyA > keyB ? 1 : 0
+  return collator.compare(keyA, keyB) || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0)
 }

@@ -133,6 +133,18 @@ t.test('the service page lists its instances: status, reported status, version, 
   t.match(html, /<strong id="total-instances">1 \/ 3<\/strong>/)
 })
 
+t.test('the service page orders instances naturally: numbers in ids by their value, DOWN first', async (t) => {
+  const app = await build(t)
+  const hosts = ['10.0.0.110', '10.0.0.9', '10.0.0.109', '10.0.0.10', '10.0.0.2']
+  for (const host of hosts) {
+    await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:${host}:8080`, headers: AUTH, payload: info('orders', { url: `http://${host}:8080/` }) })
+  }
+  await app.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:10.0.0.109:8080`, headers: AUTH, payload: info('orders', { status: 'DOWN', url: 'http://10.0.0.109:8080/' }) })
+  const html = (await app.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: BROWSER })).body
+  const shown = [...html.matchAll(/<tr data-instance="orders:([\d.]+):8080"/g)].map((match) => match[1])
+  t.same(shown, ['10.0.0.109', '10.0.0.2', '10.0.0.9', '10.0.0.10', '10.0.0.110'])
+})
+
 t.test('the service page shows one service', async (t) => {
   const app = await build(t)
   await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h1:8080`, headers: AUTH, payload: info('orders', { description: 'Takes orders' }) })
