@@ -54,17 +54,23 @@ export const rememberedBodies: FastifyPluginAsync<RememberedBodiesOptions> = asy
 
   // Once the registry took a body it had not seen, it is remembered under the store's own id
   // string: the request's is a slice that would keep its URL alive.
-  const remember = (request: FastifyRequest, view: InstanceView): void => {
+  const remember = (request: FastifyRequest, instanceId: string): void => {
     const info = request.body as object
     const digest = digests.get(info)
     if (digest === undefined) return
     digests.delete(info)
-    bodies.remember(view.instanceId, digest, info as never)
+    bodies.remember(instanceId, digest, info as never)
   }
   fastify.addHook('preSerialization', (request, reply, payload, done) => {
     if (reply.statusCode < 300 && request.body !== undefined && typeof payload === 'object' && payload !== null) {
-      remember(request, payload as InstanceView)
+      remember(request, (payload as InstanceView).instanceId)
     }
+    done(null, payload)
+  })
+  // A success answered without a view (`Prefer: return=minimal`) has no store id to hand: the
+  // body is remembered under the URL's. An instance already known keeps its first id string.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode < 300 && request.body !== undefined) remember(request, (request.params as { '*': string })['*'])
     done(null, payload)
   })
 

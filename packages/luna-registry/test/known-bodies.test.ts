@@ -320,3 +320,18 @@ t.test('a repeated body is read-only to the host app\'s hooks, all the way down'
   t.throws(() => { (view!.balancerOptions as unknown as { pool: { size: number } }).pool.size = 1 }, TypeError, 'its balancer options too, all the way down')
   t.match(await app.lunaRegistry.getInstance(ID), { metadata: { zone: 'eu-1' }, balancerOptions: { pool: { size: 4 } } })
 })
+
+t.test('bodies answered without a view (Prefer: return=minimal) are remembered too', async (t) => {
+  const app = await build(t)
+  const headers = { ...AUTH, 'content-type': 'application/json', prefer: 'return=minimal' }
+  const metadataAfter = async (method: 'POST' | 'PUT'): Promise<unknown> => {
+    const res = await app.inject({ method, url: `${PREFIX}/instances/${ID}`, headers, payload: FULL })
+    t.ok(res.statusCode === 201 || res.statusCode === 204, `${method} ${res.statusCode}`)
+    return (await app.lunaRegistry.store.get(ID))!.metadata
+  }
+  const registered = await metadataAfter('POST')
+  // A body parsed afresh would hand the store new objects: a remembered one is the same, frozen.
+  t.equal(await metadataAfter('PUT'), registered, 'the heartbeat repeated the remembered body')
+  t.equal(await metadataAfter('PUT'), registered)
+  t.ok(Object.isFrozen(registered))
+})
