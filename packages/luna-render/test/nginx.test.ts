@@ -3,13 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { get, PrivateNginx, requireNginx } from '../../../test-support/nginx.js'
 import { until } from '../../../test-support/until.js'
 import { NGINX_TEMPLATE, Renderer, type RenderResult, type RenderTarget } from '../src/index.js'
 import { info, recordingLog, results, startRegistry, tempDir } from './helpers.js'
 
-interface Tap { teardown: (fn: () => unknown) => void }
+type Tap = Test
 
 /** An HTTP server that answers every request with its name, the path it got and the headers. */
 async function upstream (t: Tap, name: string): Promise<{ port: number, server: Server }> {
