@@ -5,6 +5,7 @@ import t from 'tap'
 import { NGINX_TEMPLATE } from 'luna-render'
 import { until } from '../../../test-support/until.js'
 import { ConfigError, HELP, parseConfig, buildServer, type ServerSettings } from '../src/index.js'
+import { renderTargets } from '../src/render.js'
 
 const AUTH = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
 
@@ -128,4 +129,13 @@ t.test('blank nginx commands are not run; nginx mode alone', async (t) => {
   t.teardown(() => app.close())
   await app.ready()
   t.match(await readFile(nginxConfig, 'utf8'), /listen 8080;/)
+})
+
+t.test('the files to render: nginx mode with its default commands, then each --render', async (t) => {
+  t.same(renderTargets({}), [])
+  t.same(renderTargets({ nginxConfig: '' }), [])
+  t.same(renderTargets({ nginxConfig: '/etc/nginx/luna.conf', render: [{ template: '/t.eta', output: '/o' }] }), [
+    { template: NGINX_TEMPLATE, output: '/etc/nginx/luna.conf', test: 'nginx -t', reload: 'nginx -s reload' },
+    { template: '/t.eta', output: '/o', test: undefined }
+  ])
 })
