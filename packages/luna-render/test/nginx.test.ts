@@ -171,3 +171,28 @@ t.test('500 registrations in one burst are one or a few reloads', async (t) => {
   t.ok(seen.slice(before).length <= 3, `${seen.length - before} render(s)`)
   t.match(await readFile(nginx.include, 'utf8'), /upstream luna_50_svc-9 \{/)
 })
+
+t.test('hostile URLs registered in the registry: nginx accepts the file, and nothing is injected', async (t) => {
+  if (!requireNginx(t)) return
+  const { nginx, registry, seen } = await setUp(t)
+  const a = await upstream(t, 'a')
+  const hostile = [
+    `http://127.0.0.1:${a.port}/x;}server{listen 1;}$y'"#z/`,
+    'http://evil;}upstream{x/',
+    'http://evil{}/',
+    `http://127.0.0.1:${a.port}/%0d%0aX-Injected:%20yes/`
+  ]
+  // The registry takes them all: a URL is stored as sent. Only the rendering keeps them out.
+  for (const [i, url] of hostile.entries()) t.equal((await registry.register(`evil:10.0.0.${i + 1}:80`, info('evil', url))).created, true, url)
+  const before = seen.length
+  await registry.register(`plain:127.0.0.1:${a.port}`, info('plain', `http://127.0.0.1:${a.port}/`))
+  t.equal((await next(seen, before)).outcome, 'written', 'nginx -t accepted the file')
+  const text = await readFile(nginx.include, 'utf8')
+  t.notMatch(text, /listen 1;|upstream\{|X-Injected: yes|\$y/)
+  await until('nginx routes plain', async () => (await through(nginx, '/gateway/services/plain/')).status === 200 || undefined)
+  // Two base paths of weight 1 each: the first instance's is routed; the two bad hosts are left out.
+  const evil = await through(nginx, '/gateway/services/evil/rest')
+  t.equal(evil.answer?.url, '/x%3B%7Dserver%7Blisten%201%3B%7D%24y%27%22/rest', 'the instance gets its own path, percent-encoded')
+  t.equal(evil.answer?.headers['x-injected'], undefined)
+  t.equal(text.match(/# left out: evil:/g)?.length, 3)
+})
