@@ -284,6 +284,9 @@ export function parseConfig (argv: string[], env: Env): Config {
   if (read('registryUrl') !== '' && (nginxConfig !== '' || render.length > 0)) {
     throw new ConfigError('LUNA_NGINX_CONFIG (--nginx-config) and LUNA_RENDER (--render) render the registry of this process: they cannot be used with LUNA_REGISTRY_URL (--registry-url)')
   }
+  const outputs = [nginxConfig, ...render.map((spec) => spec.output)].filter((output) => output !== '')
+  const twice = outputs.find((output, i) => outputs.indexOf(output) !== i)
+  if (twice !== undefined) throw new ConfigError(`LUNA_NGINX_CONFIG (--nginx-config) and LUNA_RENDER (--render) write ${twice} twice: each file has one template`)
 
   return {
     action: 'start',

@@ -80,7 +80,9 @@ t.test('bad nginx and render settings stop the start with one line naming them',
     [['--render', `${NGINX_TEMPLATE}:/no/such/dir/out`], {}, /^LUNA_RENDER \(--render\) entry ".*" cannot be written: its directory \/no\/such\/dir does not exist$/],
     [['--render', `${NGINX_TEMPLATE}:${dir}`], {}, /^LUNA_RENDER \(--render\) entry ".*" cannot be written: it is a directory$/],
     [['--nginx-config', join(dir, 'luna.conf'), '--registry-url', 'http://registry:4000'], {}, /cannot be used with LUNA_REGISTRY_URL/],
-    [['--render', `${NGINX_TEMPLATE}:${dir}/out`], { LUNA_REGISTRY_URL: 'http://registry:4000' }, /cannot be used with LUNA_REGISTRY_URL/]
+    [['--render', `${NGINX_TEMPLATE}:${dir}/out`], { LUNA_REGISTRY_URL: 'http://registry:4000' }, /cannot be used with LUNA_REGISTRY_URL/],
+    [['--nginx-config', join(dir, 'luna.conf'), '--render', `${NGINX_TEMPLATE}:${dir}/luna.conf`], {}, /^LUNA_NGINX_CONFIG \(--nginx-config\) and LUNA_RENDER \(--render\) write .*luna\.conf twice: each file has one template$/],
+    [[], { LUNA_RENDER: `${NGINX_TEMPLATE}:${dir}/a;${NGINX_TEMPLATE}:${dir}/a` }, /write .*\/a twice/]
   ]
   for (const [argv, env, message] of cases) t.match(failure(argv, env), message, JSON.stringify({ argv, env }))
 })
