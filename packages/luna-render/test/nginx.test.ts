@@ -185,11 +185,13 @@ t.test('hostile URLs registered in the registry: nginx accepts the file, and not
   // The registry takes them all: a URL is stored as sent. Only the rendering keeps them out.
   for (const [i, url] of hostile.entries()) t.equal((await registry.register(`evil:10.0.0.${i + 1}:80`, info('evil', url))).created, true, url)
   const before = seen.length
-  await registry.register(`plain:127.0.0.1:${a.port}`, info('plain', `http://127.0.0.1:${a.port}/`))
+  // A name with each of the characters a service name may hold besides letters and digits.
+  await registry.register(`plain.v2_eu-1:127.0.0.1:${a.port}`, info('plain.v2_eu-1', `http://127.0.0.1:${a.port}/`))
   t.equal((await next(seen, before)).outcome, 'written', 'nginx -t accepted the file')
   const text = await readFile(nginx.include, 'utf8')
   t.notMatch(text, /listen 1;|upstream\{|X-Injected: yes|\$y/)
-  await until('nginx routes plain', async () => (await through(nginx, '/gateway/services/plain/')).status === 200 || undefined)
+  await until('nginx routes plain.v2_eu-1', async () => (await through(nginx, '/gateway/services/plain.v2_eu-1/')).status === 200 || undefined)
+  t.equal((await through(nginx, '/gateway/services/plainXv2_eu-1/')).status, 404, 'the "." of a name is no wildcard')
   // Two base paths of weight 1 each: the first instance's is routed; the two bad hosts are left out.
   const evil = await through(nginx, '/gateway/services/evil/rest')
   t.equal(evil.answer?.url, '/x%3B%7Dserver%7Blisten%201%3B%7D%24y%27%22/rest', 'the instance gets its own path, percent-encoded')
