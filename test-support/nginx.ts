@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -109,6 +109,22 @@ http {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${this.#output}`)
       return await get(`${this.url}/`).then(() => true, () => undefined)
     }, 10_000)
+  }
+
+  /** The worker processes the master runs now: the current one, and any a reload is replacing. */
+  workers (): number[] {
+    const pid = this.#child?.pid
+    if (pid === undefined) return []
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  }
+
+  /**
+   * Waits until the master runs one worker. Once a request has been answered by the configuration
+   * a reload brought in, this means the worker of the one before has exited: until then it may
+   * still take a new connection and answer it the old way.
+   */
+  async settled (): Promise<void> {
+    await until('the worker replaced by nginx\'s reload exits', () => this.workers().length === 1 || undefined)
   }
 
   /** A fast shutdown: the master stops its workers before it exits (a SIGKILL would orphan them). */

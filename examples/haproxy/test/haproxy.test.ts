@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -82,6 +82,9 @@ t.test('luna-server --render keeps a real HAProxy in step with the registry', as
     t.equal(registered.statusCode, 201)
   }
   await until('HAProxy routes orders', async () => (await get(`${gateway}/orders/items/1?x=1`)).status === 200 || undefined, 5000)
+  // The worker a reload replaced may still take a connection for a moment: wait until it is gone.
+  const children = (): string[] => readFileSync(`/proc/${haproxy.pid}/task/${haproxy.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+  await until('HAProxy runs one worker', () => children().length === 1 || undefined)
   const counts: Record<string, number> = {}
   for (let i = 0; i < 40; i++) {
     const { body } = await get(`${gateway}/orders/items/1?x=1`)

@@ -10,6 +10,17 @@ const exampleDir = fileURLToPath(new URL('..', import.meta.url))
 // A fresh node process can take seconds to start on a busy machine.
 const STARTUP = 20_000
 
+/**
+ * The JSON `url` answers with, once it answers 200: right after a reload nginx's previous worker
+ * may still take a connection and answer by the configuration before.
+ */
+async function json (url: string): Promise<unknown> {
+  return await until(`${url} answers 200`, async () => {
+    const response = await fetch(url)
+    return response.status === 200 ? await response.json() as unknown : undefined
+  })
+}
+
 t.test('run for real: nginx serves both services at the gateway\'s addresses, and stops with it', async (t) => {
   if (!requireNginx(t)) return
   const proc = runNode(t, 'dist/index.js', exampleDir, { PORT: '0', NGINX_PORT: '0', NGINX })
@@ -17,8 +28,8 @@ t.test('run for real: nginx serves both services at the gateway\'s addresses, an
   const [, origin, dir] = nginx as unknown as [string, string, string]
   const pid = Number(readFileSync(`${dir}/nginx.pid`, 'utf8'))
 
-  t.same(await (await fetch(`${origin}/gateway/services/hello/greeting?lang=en`)).json(), { service: 'hello', path: '/greeting?lang=en' })
-  t.same(await (await fetch(`${origin}/gateway/services/clock/now`)).json(), { service: 'clock', path: '/v1/now' }, 'below the instance\'s /v1/')
+  t.same(await json(`${origin}/gateway/services/hello/greeting?lang=en`), { service: 'hello', path: '/greeting?lang=en' })
+  t.same(await json(`${origin}/gateway/services/clock/now`), { service: 'clock', path: '/v1/now' }, 'below the instance\'s /v1/')
   t.equal((await fetch(`${origin}/gateway/services/nobody/`)).status, 404)
 
   proc.child.kill('SIGTERM')

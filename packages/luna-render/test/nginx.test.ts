@@ -91,6 +91,7 @@ t.test('requests through nginx reach the registered instances by weight, at the 
   t.same(seen.slice(before).map((result) => result.outcome), ['written'], 'the two registrations made one render')
   // The reload has been asked for: nginx's new worker takes over in a moment.
   await until('nginx routes orders', async () => (await through(nginx, '/gateway/services/orders/')).status === 200 || undefined)
+  await nginx.settled()
 
   t.same(await tally(nginx, '/gateway/services/orders/items/1?x=1', 40), { a: 10, b: 30 })
   const { answer } = await through(nginx, '/gateway/services/orders/items/1?x=1')
@@ -139,6 +140,7 @@ t.test('an output nginx rejects: the previous file is put back, nginx keeps serv
   const a = await upstream(t, 'a')
   await registry.register(`orders:127.0.0.1:${a.port}`, info('orders', `http://127.0.0.1:${a.port}/`))
   await until('nginx routes orders', async () => (await through(nginx, '/gateway/services/orders/')).status === 200 || undefined)
+  await nginx.settled()
   const good = await readFile(nginx.include, 'utf8')
 
   let before = seen.length
@@ -191,6 +193,7 @@ t.test('hostile URLs registered in the registry: nginx accepts the file, and not
   const text = await readFile(nginx.include, 'utf8')
   t.notMatch(text, /listen 1;|upstream\{|X-Injected: yes|\$y/)
   await until('nginx routes plain.v2_eu-1', async () => (await through(nginx, '/gateway/services/plain.v2_eu-1/')).status === 200 || undefined)
+  await nginx.settled()
   t.equal((await through(nginx, '/gateway/services/plainXv2_eu-1/')).status, 404, 'the "." of a name is no wildcard')
   // Two base paths of weight 1 each: the first instance's is routed; the two bad hosts are left out.
   const evil = await through(nginx, '/gateway/services/evil/rest')
