@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,4 +79,90 @@ http {
     throw error
   }
   return server
+}
+
+/** A directory and an nginx.conf that includes the file luna-server writes in nginx mode. */
+export interface NginxMode {
+  dir: string
+  /** The file luna-server writes: `--nginx-config`. */
+  include: string
+  /** `--nginx-listen`. */
+  listen: string
+  /** `--nginx-test` and `--nginx-reload` for this nginx. */
+  test: string
+  reload: string
+  /** Starts the master (and its worker) in the foreground, once `include` exists. */
+  start: () => Promise<ServerProcess>
+}
+
+/**
+ * nginx as an operator would run it in front of Luna: its own nginx.conf (one worker, kept-alive
+ * connections never closed after a number of requests, as in `startNginx`) with luna-server's
+ * file included in `http {}`. A master process, so that luna-server can reload it.
+ */
+export async function prepareNginxMode (): Promise<NginxMode> {
+  const dir = await mkdtemp(join(tmpdir(), 'luna-bench-nginx-mode-'))
+  const port = await freePort()
+  const conf = join(dir, 'nginx.conf')
+  const include = join(dir, 'luna.conf')
+  await writeFile(conf, `
+daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  include ${include};
+}
+`)
+  const args = `-p ${dir} -c ${conf} -e ${dir}/error.log`
+  return {
+    dir,
+    include,
+    listen: `${HOST}:${port}`,
+    test: `${NGINX} ${args} -t -q`,
+    reload: `${NGINX} ${args} -s reload`,
+    start: async () => {
+      const child = spawn(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] })
+      track(child)
+      const output: string[] = []
+      keepOutput(child, output)
+      const server: ServerProcess = {
+        name: 'nginx (nginx mode)',
+        url: `http://${HOST}:${port}`,
+        child,
+        output,
+        stop: async () => {
+          const code = await stopChild(child)
+          await rm(dir, { recursive: true, force: true })
+          return code
+        }
+      }
+      try {
+        await waitUntilAnswering(server, '/gateway/services/', (status) => status === 404)
+      } catch (error) {
+        await server.stop()
+        throw error
+      }
+      return server
+    }
+  }
+}
+
+/** nginx's worker, whose CPU time is the work: the master only reads its configuration. */
+export function nginxWorker (master: number | undefined): number | undefined {
+  if (master === undefined) return undefined
+  try {
+    const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+    return children.length === 1 ? Number(children[0]) : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -3,6 +3,7 @@ import { detection } from './suites/detection.js'
 import { fanout } from './suites/fanout.js'
 import { gateway } from './suites/gateway.js'
 import { heartbeats } from './suites/heartbeats.js'
+import { nginxMode } from './suites/nginx-mode.js'
 import { profile, profileNewBodies } from './suites/profile.js'
 import { redis } from './suites/redis.js'
 import { scale } from './suites/scale.js'
@@ -19,6 +20,7 @@ export const SUITES: readonly Suite[] = [
   fanout,
   detection,
   gateway,
+  nginxMode,
   slowReaders,
   profile,
   profileNewBodies

@@ -1,6 +1,9 @@
+import { statSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { balancerKind, BALANCER_KINDS, isHostname, parseDuration } from 'luna-registry'
+import { loadTemplate, parseRenderSpec, splitRenderList, TemplateError, type RenderSpec } from 'luna-render'
 
 import { LOG_LEVELS, SOURCES, type ServerSettings } from './settings.js'
 
@@ -19,7 +22,7 @@ export class ConfigError extends Error {
 }
 
 const OPTIONS = {
-  ...Object.fromEntries(Object.values(SOURCES).map((source) => [source.flag, { type: 'string' as const }])),
+  ...Object.fromEntries(Object.values(SOURCES).map((source) => [source.flag, { type: 'string' as const, multiple: source.multiple === true }])),
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
@@ -29,7 +32,7 @@ function isParseArgsError (error: unknown): error is Error {
   return error instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')
 }
 
-function parseFlags (argv: string[]): Record<string, string | boolean | undefined> {
+function parseFlags (argv: string[]): Record<string, string | string[] | boolean | undefined> {
   try {
     return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values
   } catch (error) {
@@ -55,8 +58,8 @@ function maskPassword (raw: string): string {
 /** Node's timers take at most 2^31 - 1 ms (24.8 days); a longer one fires at once. */
 const LONGEST = 86_400_000
 
-// The password has no rule, so no error message can ever carry it.
-type Checked = Exclude<keyof ServerSettings, 'password'>
+// The password has no rule, so no error message can ever carry it; `render` is a list.
+type Checked = Exclude<keyof ServerSettings, 'password' | 'render'>
 
 const ON_OFF: Rule<boolean> = {
   rule: 'must be on or off',
@@ -70,6 +73,27 @@ function origin (raw: string): string | undefined {
   if (!URL.canParse(raw)) return undefined
   const url = new URL(raw)
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === raw.replace(/\/$/, '') ? url.origin : undefined
+}
+
+/** Why Luna could not write `path`, or `undefined` when its directory exists and it is no directory itself. */
+function unwritable (path: string): string | undefined {
+  const directory = statSync(dirname(path), { throwIfNoEntry: false })
+  if (directory?.isDirectory() !== true) return `its directory ${dirname(path)} does not exist`
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true ? 'it is a directory' : undefined
+}
+
+/** `8080`, `127.0.0.1:8080`, `[::1]:8080` or `localhost:8080`, as nginx's `listen` takes them. */
+function listenAddress (raw: string): string | undefined {
+  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):)?([1-9]\d{0,4})$/.exec(raw)
+  if (match === null || Number(match[2]) > 65535) return undefined
+  const host = match[1]
+  if (host === undefined || (host.startsWith('[') ? isIP(host.slice(1, -1)) === 6 : isIP(host) === 4 || isHostname(host))) return raw
+  return undefined
+}
+
+const COMMAND: Rule<string> = {
+  rule: 'must be one line (blank: not run)',
+  parse: (raw) => /[\r\n]/.test(raw) ? undefined : raw.trim()
 }
 
 const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
@@ -178,7 +202,37 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
       const origins = text.split(',').map((entry) => origin(entry.trim()))
       return origins.every((entry) => entry !== undefined) ? origins.join(',') : undefined
     }
-  }
+  },
+  nginxConfig: {
+    rule: 'must be blank or a file in an existing directory',
+    parse: (raw) => raw === '' ? raw : unwritable(resolve(raw)) === undefined ? resolve(raw) : undefined
+  },
+  nginxListen: {
+    rule: 'must be a port from 1 to 65535, or host:port',
+    parse: listenAddress
+  },
+  nginxTest: COMMAND,
+  nginxReload: COMMAND
+}
+
+/** Each `TEMPLATE:OUTPUT[:COMMAND]`, its template compiled once to find its mistakes now. */
+function renderSpecs (entries: string[], from: string): RenderSpec[] {
+  return entries.map((entry) => {
+    const fail = (problem: string): never => { throw new ConfigError(`${from} (--render) entry ${JSON.stringify(entry)} ${problem}`) }
+    const spec = parseRenderSpec(entry)
+    if (typeof spec === 'string') return fail(spec)
+    const template = resolve(spec.template)
+    const output = resolve(spec.output)
+    try {
+      loadTemplate(template)
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error
+      fail(`names a template that cannot be used: ${error.message}`)
+    }
+    const problem = unwritable(output)
+    if (problem !== undefined) fail(`cannot be written: ${problem}`)
+    return { ...spec, template, output }
+  })
 }
 
 /**
@@ -222,6 +276,18 @@ export function parseConfig (argv: string[], env: Env): Config {
     throw new ConfigError('LUNA_REGISTRY_URL (--registry-url) runs a gateway-only replica: it cannot be used with LUNA_GATEWAY=off (--gateway off)')
   }
 
+  const renderFlags = flags[SOURCES.render.flag]
+  const render = Array.isArray(renderFlags) && renderFlags.length > 0
+    ? renderSpecs(renderFlags, SOURCES.render.env)
+    : renderSpecs(splitRenderList(raw('render')), SOURCES.render.env)
+  const nginxConfig = read('nginxConfig')
+  if (read('registryUrl') !== '' && (nginxConfig !== '' || render.length > 0)) {
+    throw new ConfigError('LUNA_NGINX_CONFIG (--nginx-config) and LUNA_RENDER (--render) render the registry of this process: they cannot be used with LUNA_REGISTRY_URL (--registry-url)')
+  }
+  const outputs = [nginxConfig, ...render.map((spec) => spec.output)].filter((output) => output !== '')
+  const twice = outputs.find((output, i) => outputs.indexOf(output) !== i)
+  if (twice !== undefined) throw new ConfigError(`LUNA_NGINX_CONFIG (--nginx-config) and LUNA_RENDER (--render) write ${twice} twice: each file has one template`)
+
   return {
     action: 'start',
     settings: {
@@ -244,7 +310,12 @@ export function parseConfig (argv: string[], env: Env): Config {
       gatewayCoolDown: read('gatewayCoolDown'),
       gatewayAuth: read('gatewayAuth'),
       registryUrl: read('registryUrl'),
-      corsOrigin: read('corsOrigin')
+      corsOrigin: read('corsOrigin'),
+      nginxConfig,
+      nginxListen: read('nginxListen'),
+      nginxTest: read('nginxTest'),
+      nginxReload: read('nginxReload'),
+      render
     }
   }
 }

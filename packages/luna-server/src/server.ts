@@ -7,6 +7,7 @@ import type { RedisStore } from 'luna-store-redis'
 import type { ServerSettings } from './config.js'
 import { timeBodies } from './body-deadlines.js'
 import { isFollower, registerCors, registerGateway } from './gateway.js'
+import { registerRenderer } from './render.js'
 
 export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
   /** Where the JSON log lines go instead of standard output; redaction applies either way. */
@@ -159,6 +160,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     // The address an operator tries first leads to the panel, which then asks for the credentials.
     app.get('/', async (_request, reply) => await reply.redirect(`${DEFAULT_PREFIX}/services/`))
     if (options.gateway !== false) await registerGateway(app, options)
+    registerRenderer(app, options)
   }))
   return app
 }

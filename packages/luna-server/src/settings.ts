@@ -1,4 +1,5 @@
 import type { BalancerKind } from 'luna-registry'
+import type { RenderSpec } from 'luna-render'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
@@ -43,6 +44,16 @@ export interface ServerSettings {
   registryUrl: string
   /** `''` (no CORS headers), `*`, or the origins allowed, comma-separated. */
   corsOrigin: string
+  /** nginx mode: the file Luna writes for nginx's `http {}` context (`''`: off), and its commands. */
+  nginxConfig: string
+  /** Where that file's server listens: a port, or `host:port`. */
+  nginxListen: string
+  /** Run after each write (`''`: none); when it fails the previous file is put back. */
+  nginxTest: string
+  /** Run once the test passed (`''`: none); when it fails the next change tries again. */
+  nginxReload: string
+  /** Templates rendered to files with the live services, as nginx mode is. */
+  render: RenderSpec[]
 }
 
 export interface Source {
@@ -53,6 +64,8 @@ export interface Source {
   placeholder: string
   fallback: string
   help: string
+  /** A flag that may be given more than once. */
+  multiple?: boolean
 }
 
 export const SOURCES: Record<keyof ServerSettings, Source> = {
@@ -196,6 +209,42 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     placeholder: '<origins>',
     fallback: '',
     help: '* or comma-separated origins allowed by CORS; blank: no CORS headers'
+  },
+  nginxConfig: {
+    env: 'LUNA_NGINX_CONFIG',
+    flag: 'nginx-config',
+    placeholder: '<file>',
+    fallback: '',
+    help: 'nginx mode: keep this file (for nginx\'s http {}) in step with the registry'
+  },
+  nginxListen: {
+    env: 'LUNA_NGINX_LISTEN',
+    flag: 'nginx-listen',
+    placeholder: '<[host:]port>',
+    fallback: '8080',
+    help: 'where the nginx server in that file listens'
+  },
+  nginxTest: {
+    env: 'LUNA_NGINX_TEST',
+    flag: 'nginx-test',
+    placeholder: '<command>',
+    fallback: 'nginx -t',
+    help: 'run after each write; a failure puts the previous file back'
+  },
+  nginxReload: {
+    env: 'LUNA_NGINX_RELOAD',
+    flag: 'nginx-reload',
+    placeholder: '<command>',
+    fallback: 'nginx -s reload',
+    help: 'run once the test passed'
+  },
+  render: {
+    env: 'LUNA_RENDER',
+    flag: 'render',
+    placeholder: '<template:output[:command]>',
+    fallback: '',
+    help: 'render an Eta template with the services to a file, then run the command; repeatable (";" between entries in the variable)',
+    multiple: true
   }
 }
 

@@ -15,6 +15,8 @@ const GATEWAY_DEFAULTS = {
   corsOrigin: ''
 }
 
+const RENDER_DEFAULTS = { nginxConfig: '', nginxListen: '8080', nginxTest: 'nginx -t', nginxReload: 'nginx -s reload', render: [] }
+
 function settings (argv: string[], env: Record<string, string> = {}): ServerSettings {
   const config = parseConfig(argv, env)
   if (config.action !== 'start') throw new Error(`expected start, got ${config.action}`)
@@ -44,7 +46,8 @@ t.test('defaults', async (t) => {
     requestTimeout: 30_000,
     closeTimeout: 10_000,
     logLevel: 'info',
-    ...GATEWAY_DEFAULTS
+    ...GATEWAY_DEFAULTS,
+    ...RENDER_DEFAULTS
   })
 })
 
@@ -83,7 +86,8 @@ t.test('environment variables', async (t) => {
     requestTimeout: 5000,
     closeTimeout: 0,
     logLevel: 'debug',
-    ...GATEWAY_DEFAULTS
+    ...GATEWAY_DEFAULTS,
+    ...RENDER_DEFAULTS
   })
   t.equal(settings(['--evict-after', '2s'], { LUNA_EVICT_AFTER: '1h' }).evictAfter, 2000, 'the flag wins')
   t.equal(settings(['--host', 'registry.internal'], {}).host, 'registry.internal')
@@ -123,7 +127,8 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     requestTimeout: 500,
     closeTimeout: 2000,
     logLevel: 'warn',
-    ...GATEWAY_DEFAULTS
+    ...GATEWAY_DEFAULTS,
+    ...RENDER_DEFAULTS
   })
 })
 
