@@ -104,7 +104,14 @@ export async function protect (scope: FastifyInstance, settings: AuthSettings, p
   await scope.register(basicAuth, {
     authenticate: false,
     async validate (username, password, request) {
-      const found = await verify(username, password, request)
+      let found: Grant | undefined
+      try {
+        found = await verify(username, password, request)
+      } catch (error) {
+        // Basic auth would make anything thrown here a 401: a failing user store is a fault.
+        const fault = error instanceof Error ? error : new Error(String(error))
+        throw Object.assign(fault, { statusCode: (fault as { statusCode?: number }).statusCode ?? 500 })
+      }
       if (found === undefined) {
         await failed(request, username)
         throw new UnauthorizedError()
