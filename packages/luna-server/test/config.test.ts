@@ -3,6 +3,13 @@ import { ConfigError, HELP, parseConfig, type ServerSettings } from '../src/inde
 
 const PASSWORD = 'pa55-w0rd-never-shown'
 
+const ACCESS_DEFAULTS = {
+  usersFile: '',
+  maxFailures: 10,
+  tlsCert: '',
+  tlsKey: ''
+}
+
 const GATEWAY_DEFAULTS = {
   gateway: true,
   gatewayBalancer: 'weighted-round-robin',
@@ -44,6 +51,7 @@ t.test('defaults', async (t) => {
     requestTimeout: 30_000,
     closeTimeout: 10_000,
     logLevel: 'info',
+    ...ACCESS_DEFAULTS,
     ...GATEWAY_DEFAULTS
   })
 })
@@ -83,6 +91,7 @@ t.test('environment variables', async (t) => {
     requestTimeout: 5000,
     closeTimeout: 0,
     logLevel: 'debug',
+    ...ACCESS_DEFAULTS,
     ...GATEWAY_DEFAULTS
   })
   t.equal(settings(['--evict-after', '2s'], { LUNA_EVICT_AFTER: '1h' }).evictAfter, 2000, 'the flag wins')
@@ -123,6 +132,7 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     requestTimeout: 500,
     closeTimeout: 2000,
     logLevel: 'warn',
+    ...ACCESS_DEFAULTS,
     ...GATEWAY_DEFAULTS
   })
 })
