@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { hashPassword, LunaUsers, type LunaUser } from '../src/index.js'
 import { grant, refusal } from '../src/access.js'
@@ -22,7 +22,7 @@ type Role = keyof typeof AS
 const ROLES = Object.keys(AS) as Role[]
 
 /** A registry with the three users and one instance each of orders, billing and payments-v2. */
-async function registry (t: Tap.Test): Promise<FastifyInstance> {
+async function registry (t: Test): Promise<FastifyInstance> {
   const app = await build(t, { auth: { users: USERS } })
   for (const id of ['orders:h:1', 'billing:h:1', 'payments-v2:h:1']) {
     const res = await app.inject({ method: 'POST', url: `${PREFIX}/instances/${id}`, headers: AS.admin, payload: info(id.split(':')[0]) })
@@ -30,8 +30,6 @@ async function registry (t: Tap.Test): Promise<FastifyInstance> {
   }
   return app
 }
-
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 interface Row {
   label: string

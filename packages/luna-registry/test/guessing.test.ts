@@ -1,12 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import lunaRegistry, { hashPassword, MemoryFailureStore, type LunaRegistryOptions } from '../src/index.js'
 import { BROWSER } from './panel-html.js'
 import { basic, manualClock, PREFIX } from './helpers.js'
 
 interface Logged { app: FastifyInstance, lines: Array<Record<string, unknown>>, text: () => string }
 
-async function logged (t: Tap.Test, options: LunaRegistryOptions): Promise<Logged> {
+async function logged (t: Test, options: LunaRegistryOptions): Promise<Logged> {
   const lines: Array<Record<string, unknown>> = []
   let text = ''
   const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { text += line; lines.push(JSON.parse(line)) } } } })
@@ -15,8 +15,6 @@ async function logged (t: Tap.Test, options: LunaRegistryOptions): Promise<Logge
   t.teardown(() => app.close())
   return { app, lines, text: () => text }
 }
-
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 const get = async (app: FastifyInstance, remoteAddress: string, headers: Record<string, string>): Promise<{ status: number, retryAfter: string | undefined, code: string }> => {
   const res = await app.inject({ url: `${PREFIX}/services`, remoteAddress, headers })
