@@ -104,3 +104,9 @@ t.test('the panel says when the blank default password is reachable from elsewhe
   t.notMatch(await page({}, '127.0.0.1'), /class="exposed"/, 'not on loopback')
   t.notMatch(await page({ auth: { username: 'admin', password: 'set' } }, '0.0.0.0', basic('admin', 'set')), /class="exposed"/, 'not with a password')
 })
+
+t.test('loopback addresses, as the banner tells them', async (t) => {
+  const { isLoopback } = await import('../src/auth.js')
+  for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) t.ok(isLoopback(address), address)
+  for (const address of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', 'fe80::1', '128.0.0.1']) t.notOk(isLoopback(address), address)
+})
