@@ -87,8 +87,9 @@ export async function protect (scope: FastifyInstance, settings: AuthSettings, p
   const admin = check.kind === 'credentials' ? grant(check.username, { role: 'admin' }, check.password === '') : undefined
   const verified = new LruMap<{ grant: Grant, generation: number }>(VERIFIED_HEADERS)
   const generation = (): number => check.kind === 'users' ? check.users.generation : 0
-  // The function's answer may change from one call to the next: it is asked every time.
-  const remembers = check.kind !== 'verify'
+  // Only a users list is worth remembering: the one admin's header is compared as it comes, and
+  // a function's answer may change from one call to the next, so it is asked every time.
+  const remembers = check.kind === 'users'
   // The one admin's header, exactly as clients send it: compared character by character (see
   // `sameText`), it skips even the digest.
   const expected = check.kind === 'credentials' ? `Basic ${Buffer.from(`${check.username}:${check.password}`).toString('base64')}` : undefined

@@ -8,7 +8,7 @@ import type { TlsFiles } from './access-files.js'
 import type { ServerSettings } from './config.js'
 import { isFollower, registerCors, registerGateway } from './gateway.js'
 
-export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
+export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout' | 'usersFile' | 'tlsCert' | 'tlsKey'>> {
   /** Where the JSON log lines go instead of standard output; redaction applies either way. */
   logStream?: { write (line: string): void }
   /** The registry's clock in epoch milliseconds. Default `Date.now`. */
