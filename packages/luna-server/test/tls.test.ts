@@ -75,6 +75,12 @@ t.test('LUNA_TLS_CERT and LUNA_TLS_KEY serve HTTPS; SIGHUP reads them again', as
 t.test('certificate files that cannot serve stop the start with exit 2', async (t) => {
   const dir = t.testdir({ 'bad.crt': 'not a certificate', 'bad.key': 'not a key' })
   await t.rejects(readTlsFiles(join(dir, 'nowhere.crt'), join(dir, 'bad.key')), { message: /^LUNA_TLS_CERT \(--tls-cert\) .*nowhere\.crt: cannot be read: ENOENT/ })
+  await t.rejects(readTlsFiles(join(dir, 'bad.crt'), join(dir, 'bad.key')), { name: 'ConfigError', message: /do not make a TLS certificate and key/ })
+  const pair = certificate(t, dir, 'good')
+  const other = certificate(t, dir, 'other')
+  if (pair === undefined || other === undefined) return
+  t.same(await readTlsFiles(pair.cert, pair.key), { cert: readFileSync(pair.cert), key: readFileSync(pair.key) })
+  await t.rejects(readTlsFiles(pair.cert, other.key), { message: /do not make a TLS certificate and key: .*key values mismatch/ }, 'a key that is not the certificate\'s')
   const proc = server(t, { LUNA_TLS_CERT: join(dir, 'bad.crt'), LUNA_TLS_KEY: join(dir, 'bad.key') })
   t.equal((await within('exit', proc.exited, WAIT))[0], 2)
   t.match(proc.output(), /^luna-server: LUNA_TLS_CERT \(--tls-cert\) .*bad\.crt and LUNA_TLS_KEY \(--tls-key\) .*bad\.key do not make a TLS certificate and key: [^\n]*\n$/)

@@ -63,6 +63,8 @@ t.test('a users file that breaks a rule is told in one line naming the file and 
   const users = await loadUsersFile(usersFile(dir, [{ username: 'ops', passwordHash: HASH, role: 'admin' }]))
   await t.rejects(reloadUsersFile(users, usersFile(dir, '[]')), { name: 'ConfigError' })
   t.equal(users.size, 1, 'a reload that fails leaves the users')
+  await reloadUsersFile(users, usersFile(dir, [{ username: 'ops', passwordHash: HASH, role: 'admin' }, { username: 'dash', passwordHash: HASH, role: 'read' }]))
+  t.equal(users.size, 2, 'a good one replaces them')
   t.ok(users instanceof LunaUsers)
 })
 

@@ -59,9 +59,9 @@ export class RedisFailureStore implements AuthFailureStore {
     } catch (error) {
       throw new StoreUnavailableError(error instanceof Error ? error.message : String(error), { cause: error })
     }
-    if (replies === null) throw new StoreUnavailableError('the transaction was discarded')
-    const failed = replies.find(([error]) => error !== null)
+    // `exec` answers null only for a transaction that WATCHes a key, which these do not.
+    const failed = replies!.find(([error]) => error !== null)
     if (failed !== undefined) throw failed[0]!
-    return replies.map(([, value]) => value)
+    return replies!.map(([, value]) => value)
   }
 }

@@ -24,6 +24,9 @@ t.test('failures are counted per key in windows that Redis expires', async (t) =
   await a.add('10.0.0.4', 5000)
   const ttl = await redis.pttl(`${keyPrefix}auth-failures:10.0.0.4`)
   t.ok(ttl > 0 && ttl <= 5000, `a new window expires with it (${ttl} ms left)`)
+  // A key of that name that is not a counter is a fault of whoever wrote it, not an outage.
+  await redis.hset(`${keyPrefix}auth-failures:10.0.0.5`, 'x', '1')
+  await t.rejects(a.add('10.0.0.5', 5000), { name: 'ReplyError', message: /WRONGTYPE|not an integer/ })
 })
 
 t.test('an unreachable Redis is a 503, not a hang', async (t) => {
