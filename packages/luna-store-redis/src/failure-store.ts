@@ -53,15 +53,15 @@ export class RedisFailureStore implements AuthFailureStore {
   }
 
   async #call (run: () => Promise<Array<[Error | null, unknown]> | null>): Promise<unknown[]> {
-    let replies
+    let replies: Array<[Error | null, unknown]>
     try {
-      replies = await run()
+      // `exec` answers null only for a transaction that WATCHes a key, which these do not.
+      replies = (await run())!
     } catch (error) {
       throw new StoreUnavailableError(error instanceof Error ? error.message : String(error), { cause: error })
     }
-    // `exec` answers null only for a transaction that WATCHes a key, which these do not.
-    const failed = replies!.find(([error]) => error !== null)
-    if (failed !== undefined) throw failed[0]!
-    return replies!.map(([, value]) => value)
+    const failed = replies.find((reply): reply is [Error, unknown] => reply[0] !== null)
+    if (failed !== undefined) throw failed[0]
+    return replies.map(([, value]) => value)
   }
 }
