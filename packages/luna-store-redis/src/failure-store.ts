@@ -14,8 +14,8 @@ export interface RedisFailureStoreOptions {
  * Failed authentications counted in Redis, so that every replica refuses an address that
  * guessed too often at any of them: one key per address, `{prefix}auth-failures:{address}`, made
  * with its expiry and counted up in one transaction, so that no key is ever left without one.
- * A connection of its own: counting is rare (a failure, or a header not seen before) and must
- * not queue behind the registry's traffic.
+ * A connection of its own, made when first needed: counting is rare (a failure, or a header not
+ * seen before) and must not queue behind the registry's traffic.
  */
 export class RedisFailureStore implements AuthFailureStore {
   readonly #redis: Redis
@@ -25,6 +25,8 @@ export class RedisFailureStore implements AuthFailureStore {
     const commandTimeout = options.commandTimeout ?? 1000
     this.#prefix = `${options.keyPrefix ?? 'luna:'}auth-failures:`
     this.#redis = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
+      // Made at the first count: a registry nobody fails to log in to needs no connection for it.
+      lazyConnect: true,
       // Queued while the connection is first made, and failed by commandTimeout if it is not.
       enableOfflineQueue: true,
       maxRetriesPerRequest: 0,
