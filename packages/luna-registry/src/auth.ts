@@ -51,14 +51,13 @@ function grantFromVerify (username: string, access: LunaRole | LunaAccess | unde
 }
 
 /** Checks a username and password against the configured users; `undefined` when they are wrong. */
-function checker (check: AuthCheck): (username: string, password: string, request: FastifyRequest) => Promise<Grant | undefined> {
+function checker (check: AuthCheck, admin: Grant | undefined): (username: string, password: string, request: FastifyRequest) => Promise<Grant | undefined> {
   if (check.kind === 'users') return async (username, password) => await check.users.verify(username, password)
   if (check.kind === 'verify') return async (username, password, request) => grantFromVerify(username, await check.verify(username, password, request))
   // Both sides are compared as SHA-256 digests, so the comparison takes the same time whatever
   // the lengths, and the configured secret is hashed once.
   const username = digest(check.username)
   const password = digest(check.password)
-  const admin = grant(check.username, { role: 'admin' }, check.password === '')
   return async (givenUsername, givenPassword) => {
     const userOk = timingSafeEqual(digest(givenUsername), username)
     const passwordOk = timingSafeEqual(digest(givenPassword), password)
@@ -83,9 +82,12 @@ function checker (check: AuthCheck): (username: string, password: string, reques
  */
 export async function protect (scope: FastifyInstance, settings: AuthSettings, prefix: string): Promise<void> {
   const { check, maxFailures, failureStore } = settings
-  const verify = checker(check)
   const admin = check.kind === 'credentials' ? grant(check.username, { role: 'admin' }, check.password === '') : undefined
+  const verify = checker(check, admin)
   const verified = new LruMap<{ grant: Grant, generation: number }>(VERIFIED_HEADERS)
+  // Requests that arrive together with the same new header (instances started at once with one
+  // user's credentials) wait for one verification rather than each paying for its own.
+  const verifying = new Map<string, Promise<Grant | undefined>>()
   const generation = (): number => check.kind === 'users' ? check.users.generation : 0
   // Only a users list is worth remembering: the one admin's header is compared as it comes, and
   // a function's answer may change from one call to the next, so it is asked every time.
@@ -105,9 +107,20 @@ export async function protect (scope: FastifyInstance, settings: AuthSettings, p
   await scope.register(basicAuth, {
     authenticate: false,
     async validate (username, password, request) {
+      const key = remembers ? digest(request.headers.authorization!).toString('base64') : ''
+      // What is verified against one list is remembered for that list only.
+      const list = generation()
       let found: Grant | undefined
       try {
-        found = await verify(username, password, request)
+        if (!remembers) found = await verify(username, password, request)
+        else {
+          let pending = verifying.get(`${list} ${key}`)
+          if (pending === undefined) {
+            pending = verify(username, password, request).finally(() => { verifying.delete(`${list} ${key}`) })
+            verifying.set(`${list} ${key}`, pending)
+          }
+          found = await pending
+        }
       } catch (error) {
         // Basic auth would make anything thrown here a 401: a failing user store is a fault.
         const fault = error instanceof Error ? error : new Error(String(error))
@@ -118,7 +131,7 @@ export async function protect (scope: FastifyInstance, settings: AuthSettings, p
         throw new UnauthorizedError()
       }
       grants.set(request, found)
-      if (remembers) verified.set(digest(request.headers.authorization!).toString('base64'), { grant: found, generation: generation() })
+      if (remembers) verified.set(key, { grant: found, generation: list })
     }
   })
 
