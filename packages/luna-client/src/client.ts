@@ -19,6 +19,11 @@ export interface LunaClientOptions {
   fetch?: typeof globalThis.fetch
   /** Milliseconds to wait for each answer. Default `5000`. */
   timeout?: number
+  /**
+   * Certificates (PEM) of the authorities to trust for an `https:` registry, instead of the
+   * system's: a registry with a certificate of your own. Not with `fetch`.
+   */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>
 }
 
 export interface InstanceQuery {

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isErrorBody, LunaError, LunaNetworkError } from './errors.js'
+import { trustingFetch, type CertificateAuthorities } from './trusting-fetch.js'
 
 export const DEFAULT_PREFIX = '/registry/v1'
 export const DEFAULT_TIMEOUT = 5000
@@ -11,6 +12,7 @@ export interface TransportOptions {
   auth?: { username: string, password?: string | undefined } | undefined
   fetch?: typeof globalThis.fetch | undefined
   timeout?: number | undefined
+  ca?: CertificateAuthorities | undefined
 }
 
 export interface Answer<T> {
@@ -103,6 +105,7 @@ export class Transport {
   readonly #authorization: string | undefined
   readonly #fetch: typeof globalThis.fetch
   readonly #customFetch: boolean
+  readonly #ca: CertificateAuthorities | undefined
 
   constructor (options: TransportOptions) {
     const { base, authorization } = parseRegistryUrl(options.url, options.prefix ?? DEFAULT_PREFIX)
@@ -110,7 +113,9 @@ export class Transport {
     this.#authorization = options.auth === undefined ? authorization : basic(options.auth.username, options.auth.password ?? '')
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT
     if (!(this.timeout > 0)) throw new TypeError(`luna-client: timeout must be a positive number of milliseconds, got ${this.timeout}`)
-    this.#fetch = options.fetch ?? globalThis.fetch
+    if (options.ca !== undefined && options.fetch !== undefined) throw new TypeError('luna-client: ca and fetch cannot be used together: give your fetch the CA')
+    this.#ca = options.ca
+    this.#fetch = options.fetch ?? (options.ca === undefined ? globalThis.fetch : trustingFetch(options.ca))
     this.#customFetch = options.fetch !== undefined
   }
 
@@ -174,7 +179,8 @@ export class Transport {
   async #httpStream (url: string, controller: AbortController): Promise<AsyncIterable<Uint8Array>> {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest
     return await new Promise((resolve, reject) => {
-      const req = request(url, { headers: this.headers({ accept: 'text/event-stream' }), signal: controller.signal, agent: false }, (res) => {
+      const ca = this.#ca === undefined ? {} : { ca: this.#ca as string | Buffer | Array<string | Buffer> }
+      const req = request(url, { headers: this.headers({ accept: 'text/event-stream' }), signal: controller.signal, agent: false, ...ca }, (res) => {
         clearTimeout(timer)
         const status = res.statusCode ?? 0
         if (status >= 200 && status < 300) {

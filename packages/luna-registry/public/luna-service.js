@@ -9,6 +9,8 @@ export function servicePage () {
   const notice = byId('notice')
   const noticeText = byId('notice-text')
   const dialog = byId('confirm')
+  // The user may only read this service: no action is offered.
+  const readOnly = byId('instances').hasAttribute('data-read-only')
   /** id → { view, row, beat } */
   const instances = new Map()
   let headerDirty = false
@@ -46,6 +48,10 @@ export function servicePage () {
       h('td', {}, entry.beat),
       h('td', {}, view.downSince === undefined ? h('span', { class: 'none' }, '—') : agoTime(view.downSince))
     ]
+    if (readOnly) {
+      row.replaceChildren(...cells)
+      return
+    }
     // The action cell stays, so a focused button keeps its focus.
     let action = row.lastElementChild
     if (action === null || !action.classList.contains('needs-js')) {

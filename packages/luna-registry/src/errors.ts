@@ -112,6 +112,26 @@ export const UnauthorizedError = createError(
   401
 )
 
+/** An authenticated request outside its user's rights; the message names the role and what it may not change. */
+export const ForbiddenError = createError<[string]>(
+  'FST_LUNA_FORBIDDEN',
+  'Forbidden: %s',
+  403
+)
+
+/** A client address that failed to authenticate too often: refused until its window ends. */
+export const TooManyFailuresError = createError<[number]>(
+  'FST_LUNA_TOO_MANY_FAILURES',
+  'Too many failed authentications from this address: retry in %d s',
+  429
+)
+
+/** A users list that breaks a rule; the message starts with the path of the field, `users[1].role`. */
+export const InvalidUsersError = createError<[string, string]>(
+  'FST_LUNA_INVALID_USERS',
+  '%s %s'
+)
+
 /** A plugin option that cannot work; thrown while the plugin loads, so `app.ready()` rejects. */
 export const InvalidOptionError = createError<[string, string]>(
   'FST_LUNA_INVALID_OPTION',

@@ -34,8 +34,9 @@ export type {
 export type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 
 // Options.
-export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions } from './options.js'
+export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions, LunaVerify } from './options.js'
 export {
+  DEFAULT_MAX_FAILURES,
   DEFAULT_EVICT_AFTER,
   DEFAULT_HEARTBEAT_TIMEOUT,
   DEFAULT_KEEP_ALIVE,
@@ -45,6 +46,12 @@ export {
   DEFAULT_SWEEP_INTERVAL,
   DEFAULT_USERNAME
 } from './options.js'
+
+// Users, roles, passwords, and where failed authentications are counted.
+export { LunaUsers, type LunaUser } from './users.js'
+export { ROLES, type LunaAccess, type LunaRole } from './access.js'
+export { hashPassword, PASSWORD_HASH_FORMAT } from './passwords.js'
+export { MemoryFailureStore, type AuthFailureStore, type FailureCount } from './failures.js'
 
 // Stores.
 export { MemoryStore } from './stores/memory-store.js'
@@ -69,6 +76,7 @@ export { BALANCER_KINDS, balancerKind, createBalancer, type Balancer, type Balan
 export {
   BadRequestError,
   BodyTooDeepError,
+  ForbiddenError,
   InstanceIdMismatchError,
   InstanceNotFoundError,
   InternalError,
@@ -76,11 +84,13 @@ export {
   InvalidInstanceIdError,
   InvalidInstanceInfoError,
   InvalidOptionError,
+  InvalidUsersError,
   InvalidUtf8Error,
   NoInstanceAvailableError,
   RouteNotFoundError,
   ServiceNotFoundError,
   StoreUnavailableError,
+  TooManyFailuresError,
   UnauthorizedError,
   UnsupportedCharsetError,
   UnsupportedContentEncodingError

@@ -1,20 +1,55 @@
+import type { FastifyRequest } from 'fastify'
+import type { LunaAccess, LunaRole } from './access.js'
 import { describeValue, durationOption } from './duration.js'
 import { InvalidOptionError } from './errors.js'
+import { MemoryFailureStore, type AuthFailureStore } from './failures.js'
+import { LunaUsers, usersProblem, type LunaUser } from './users.js'
 import { STORE_METHODS, type RegistryStore } from './store.js'
 import { MemoryStore } from './stores/memory-store.js'
 
+/**
+ * Decides who a request's user is: their role (`read`, `admin`, or `{ role: 'register',
+ * services }`), or `undefined` to refuse them. Called for every request whose credentials are
+ * not the fast path's: cache in it what is slow to look up.
+ */
+export type LunaVerify = (username: string, password: string, request: FastifyRequest) =>
+  LunaRole | LunaAccess | undefined | Promise<LunaRole | LunaAccess | undefined>
+
+/** Who may use the registry: one admin (`username`, `password`), a `users` list, or `verify`. */
 export interface LunaAuthOptions {
-  /** Required, non-empty. */
-  username: string
-  /** Blank by default. */
+  /** The one user, an admin; required unless `users` or `verify` is given. */
+  username?: string
+  /** The admin's password; blank by default. */
   password?: string
+  /** Users with hashed passwords and roles; a `LunaUsers` may be replaced while the registry runs. */
+  users?: readonly LunaUser[] | LunaUsers
+  /** Your own user store. */
+  verify?: LunaVerify
+  /** Failed authentications one client address may make in a minute before it gets 429s; `0` no limit. Default 10. */
+  maxFailures?: number
+  /** Where the failures are counted. Default: in memory; give a shared one to count across replicas. */
+  failureStore?: AuthFailureStore
+}
+
+export type AuthCheck =
+  | { kind: 'credentials', username: string, password: string }
+  | { kind: 'users', users: LunaUsers }
+  | { kind: 'verify', verify: LunaVerify }
+
+export interface AuthSettings {
+  check: AuthCheck
+  maxFailures: number
+  failureStore: AuthFailureStore
 }
 
 export interface LunaRegistryOptions {
   /** Where the routes live. Default `/registry/v1`; `''` mounts them at the root. */
   prefix?: string
-  /** Basic auth credentials, or `false` when the host app protects the routes itself. Default `{ username: 'admin', password: '' }`. */
-  auth?: LunaAuthOptions | false
+  /**
+   * Basic auth: one admin, a users list, or a function of your own (alone or as `verify`); `false`
+   * when the host app protects the routes itself. Default `{ username: 'admin', password: '' }`.
+   */
+  auth?: LunaAuthOptions | LunaVerify | false
   /** Milliseconds, or a duration such as `'30s'`, after the last heartbeat at which an instance is DOWN. Default `30s`. */
   heartbeatTimeout?: number | string
   /** How long an instance may stay DOWN for a missed heartbeat before it is removed; `0` never. Default `24h`. */
@@ -42,7 +77,7 @@ export interface LunaEventsOptions {
 
 export interface LunaRegistrySettings {
   prefix: string
-  auth: Required<LunaAuthOptions> | false
+  auth: AuthSettings | false
   heartbeatTimeout: number
   evictAfter: number
   sweepInterval: number
@@ -62,6 +97,7 @@ export const DEFAULT_KEEP_ALIVE = 15_000
 export const DEFAULT_MAX_BUFFER = 1024 * 1024
 export const DEFAULT_SNAPSHOT_TIMEOUT = 30_000
 export const DEFAULT_USERNAME = 'admin'
+export const DEFAULT_MAX_FAILURES = 10
 
 function fail (option: string, problem: string): never {
   throw new InvalidOptionError(option, problem)
@@ -83,19 +119,47 @@ function normalisePrefix (value: unknown): string {
   return prefix
 }
 
-function normaliseAuth (value: unknown): Required<LunaAuthOptions> | false {
-  if (value === undefined) return { username: DEFAULT_USERNAME, password: '' }
-  if (value === false) return false
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    fail('auth', `must be { username, password } or false, got ${describe(value)}`)
+function normaliseCheck (auth: Record<string, unknown>): AuthCheck {
+  const { username, password = '', users, verify } = auth
+  const given = [username, users, verify].filter((value) => value !== undefined).length
+  if (given > 1) fail('auth', 'takes one of username (with password), users or verify')
+  if (users instanceof LunaUsers) return { kind: 'users', users }
+  if (users !== undefined) {
+    const problem = usersProblem(users)
+    if (problem !== undefined) fail(`auth.${problem.path}`, problem.problem)
+    return { kind: 'users', users: new LunaUsers(users as LunaUser[]) }
   }
-  const { username, password = '' } = value as Record<string, unknown>
+  if (verify !== undefined) {
+    if (typeof verify !== 'function') fail('auth.verify', `must be a function, got ${describe(verify)}`)
+    return { kind: 'verify', verify: verify as LunaVerify }
+  }
   if (typeof username !== 'string' || username === '') {
     fail('auth.username', `must be a non-empty string, got ${describe(username)}`)
   }
   if (username.includes(':')) fail('auth.username', 'must not contain ":" (basic auth separates it from the password with one)')
   if (typeof password !== 'string') fail('auth.password', `must be a string, got ${describe(password)}`)
-  return { username, password }
+  return { kind: 'credentials', username, password }
+}
+
+function normaliseAuth (value: unknown, now: () => number): AuthSettings | false {
+  if (value === false) return false
+  const auth = typeof value === 'function' ? { verify: value } : value ?? { username: DEFAULT_USERNAME }
+  if (auth === null || typeof auth !== 'object' || Array.isArray(auth)) {
+    fail('auth', `must be { username, password }, { users }, { verify }, a function or false, got ${describe(value)}`)
+  }
+  const { maxFailures = DEFAULT_MAX_FAILURES, failureStore } = auth as Record<string, unknown>
+  if (!Number.isSafeInteger(maxFailures) || (maxFailures as number) < 0) {
+    fail('auth.maxFailures', `must be 0 (no limit) or a positive integer, got ${describe(maxFailures)}`)
+  }
+  const store = failureStore as AuthFailureStore | undefined
+  if (store !== undefined && (typeof store?.get !== 'function' || typeof store.add !== 'function')) {
+    fail('auth.failureStore', `must be an object with get(key) and add(key, window), got ${describe(store)}`)
+  }
+  return {
+    check: normaliseCheck(auth as Record<string, unknown>),
+    maxFailures: maxFailures as number,
+    failureStore: store ?? new MemoryFailureStore(now)
+  }
 }
 
 function normaliseStore (value: unknown): RegistryStore {
@@ -125,7 +189,7 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
   }
   return {
     prefix: normalisePrefix(options.prefix),
-    auth: normaliseAuth(options.auth),
+    auth: normaliseAuth(options.auth, options.now ?? Date.now),
     heartbeatTimeout,
     evictAfter,
     sweepInterval,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
+import { blankPasswordExposed, grantOf } from './auth.js'
 import type { LunaRegistry, ServiceFilter } from './registry.js'
 import type { ServiceView } from './schemas.js'
 // The words and orders of the panel's own script: a page rendered here and one updated live agree.
@@ -169,7 +170,7 @@ export async function overviewRows (registry: LunaRegistry, filter: ServiceFilte
 }
 
 async function render (reply: FastifyReply, page: string, data: object): Promise<FastifyReply> {
-  const html = await reply.lunaViewAsync(page, data)
+  const html = await reply.lunaViewAsync(page, { ...data, exposed: blankPasswordExposed(reply.request) })
   return await reply
     .type('text/html; charset=utf-8')
     .header('content-security-policy', PANEL_CSP)
@@ -212,6 +213,8 @@ export async function renderService (reply: FastifyReply, registry: LunaRegistry
     title: name,
     name,
     service,
+    // Without credentials checked here, the host app decides who sees the page: it shows everything.
+    canChange: grantOf(reply.request)?.mayChange(name) ?? true,
     instances,
     versions: versionsOf(instances)
   })

@@ -54,7 +54,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     // The wire format is JSON: whatever parsers the host app added, another type gets a 415.
     child.removeAllContentTypeParsers()
     child.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(child.getDefaultJsonParser('error', 'error')))
-    if (settings.auth !== false) await protect(child, settings.auth)
+    if (settings.auth !== false) await protect(child, settings.auth, settings.prefix)
     // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
     if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)
     await child.register(rememberedBodies, { registry, bodies, routes: instanceRoutes })

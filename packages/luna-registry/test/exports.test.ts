@@ -10,6 +10,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'DEFAULT_EVICT_AFTER',
     'DEFAULT_HEARTBEAT_TIMEOUT',
     'DEFAULT_KEEP_ALIVE',
+    'DEFAULT_MAX_FAILURES',
     'DEFAULT_MAX_BUFFER',
     'DEFAULT_PREFIX',
     'DEFAULT_SNAPSHOT_TIMEOUT',
@@ -17,6 +18,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'DEFAULT_USERNAME',
     'EVENT_TYPES',
     'FIELD_MAX_DEPTH',
+    'ForbiddenError',
     'InstanceIdMismatchError',
     'InstanceNotFoundError',
     'InternalError',
@@ -24,15 +26,21 @@ t.test('the package exports exactly its public surface', async (t) => {
     'InvalidInstanceInfoError',
     'InvalidContentEncodingError',
     'InvalidOptionError',
+    'InvalidUsersError',
     'InvalidUtf8Error',
     'LunaRegistry',
+    'LunaUsers',
     'MAX_PAGE_LIMIT',
+    'MemoryFailureStore',
     'MemoryStore',
     'NoInstanceAvailableError',
+    'PASSWORD_HASH_FORMAT',
+    'ROLES',
     'RouteNotFoundError',
     'STORE_METHODS',
     'ServiceNotFoundError',
     'StoreUnavailableError',
+    'TooManyFailuresError',
     'UnauthorizedError',
     'UnsupportedCharsetError',
     'UnsupportedContentEncodingError',
@@ -42,6 +50,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'describeValue',
     'durationOption',
     'formatDuration',
+    'hashPassword',
     'isHostname',
     'isServiceName',
     'isSharedStore',
@@ -60,4 +69,6 @@ t.test('errors carry FST_LUNA_ codes and status codes', async (t) => {
   t.match(new luna.ServiceNotFoundError('a'), { code: 'FST_LUNA_SERVICE_NOT_FOUND', statusCode: 404 })
   t.match(new luna.InvalidInstanceIdError('x', 'why'), { code: 'FST_LUNA_INVALID_INSTANCE_ID', statusCode: 400 })
   t.match(new luna.UnauthorizedError(), { code: 'FST_LUNA_UNAUTHORIZED', statusCode: 401 })
+  t.match(new luna.ForbiddenError('why'), { code: 'FST_LUNA_FORBIDDEN', statusCode: 403 })
+  t.match(new luna.TooManyFailuresError(5), { code: 'FST_LUNA_TOO_MANY_FAILURES', statusCode: 429 })
 })

@@ -12,6 +12,7 @@ export { HELP, LOG_LEVELS, type LogLevel, type ServerSettings } from './settings
 export type Config =
   | { action: 'help' }
   | { action: 'version' }
+  | { action: 'hash-password' }
   | { action: 'start', settings: ServerSettings }
 
 export type Env = Record<string, string | undefined>
@@ -109,6 +110,13 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
     rule: 'must be non-empty and must not contain ":"',
     parse: (raw) => raw === '' || raw.includes(':') ? undefined : raw
   },
+  usersFile: { rule: 'must be a path', parse: (raw) => raw },
+  maxFailures: {
+    rule: 'must be 0 (no limit) or an integer from 1 to 1000000',
+    parse: (raw) => /^\d{1,7}$/.test(raw) && Number(raw) <= 1_000_000 ? Number(raw) : undefined
+  },
+  tlsCert: { rule: 'must be a path', parse: (raw) => raw },
+  tlsKey: { rule: 'must be a path', parse: (raw) => raw },
   heartbeatTimeout: {
     rule: 'must be a positive number of milliseconds or a duration such as 500ms, 30s, 2m, 1h, 1d',
     parse: (raw) => {
@@ -240,6 +248,10 @@ function renderSpecs (entries: string[], from: string): RenderSpec[] {
  * over defaults; the first bad value throws a `ConfigError` naming the variable and the flag.
  */
 export function parseConfig (argv: string[], env: Env): Config {
+  if (argv[0] === 'hash-password') {
+    if (argv.length > 1) throw new ConfigError('hash-password takes no arguments: it reads the password on standard input')
+    return { action: 'hash-password' }
+  }
   const flags = parseFlags(argv)
   if (flags['help'] === true) return { action: 'help' }
   if (flags['version'] === true) return { action: 'version' }
@@ -288,6 +300,13 @@ export function parseConfig (argv: string[], env: Env): Config {
   const twice = outputs.find((output, i) => outputs.indexOf(output) !== i)
   if (twice !== undefined) throw new ConfigError(`LUNA_NGINX_CONFIG (--nginx-config) and LUNA_RENDER (--render) write ${twice} twice: each file has one template`)
 
+  if ((read('tlsCert') === '') !== (read('tlsKey') === '')) {
+    throw new ConfigError('LUNA_TLS_CERT (--tls-cert) and LUNA_TLS_KEY (--tls-key) go together: give both files, or neither')
+  }
+  if (read('usersFile') !== '' && read('gatewayAuth')) {
+    throw new ConfigError('LUNA_GATEWAY_AUTH=on (--gateway-auth on) checks LUNA_AUTH_USERNAME and LUNA_AUTH_PASSWORD, which LUNA_USERS_FILE (--users-file) replaces: use one or the other')
+  }
+
   return {
     action: 'start',
     settings: {
@@ -295,6 +314,10 @@ export function parseConfig (argv: string[], env: Env): Config {
       host: read('host'),
       username: read('username'),
       password: raw('password'),
+      usersFile: read('usersFile'),
+      maxFailures: read('maxFailures'),
+      tlsCert: read('tlsCert'),
+      tlsKey: read('tlsKey'),
       heartbeatTimeout: read('heartbeatTimeout'),
       evictAfter: read('evictAfter'),
       store: read('store'),

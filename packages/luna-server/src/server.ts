@@ -1,19 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import lunaRegistry, { DEFAULT_PREFIX, DEFAULT_USERNAME, withoutUserinfo } from 'luna-registry'
+import lunaRegistry, { DEFAULT_PREFIX, DEFAULT_USERNAME, withoutUserinfo, type AuthFailureStore, type LunaAuthOptions, type LunaUsers } from 'luna-registry'
 import { stdSerializers } from 'pino'
 import type { RedisStore } from 'luna-store-redis'
+import type { TlsFiles } from './access-files.js'
 import type { ServerSettings } from './config.js'
 import { timeBodies } from './body-deadlines.js'
 import { isFollower, registerCors, registerGateway } from './gateway.js'
 import { registerRenderer } from './render.js'
 
-export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout'>> {
+export interface BuildServerOptions extends Partial<Omit<ServerSettings, 'port' | 'host' | 'closeTimeout' | 'usersFile' | 'tlsCert' | 'tlsKey'>> {
   /** Where the JSON log lines go instead of standard output; redaction applies either way. */
   logStream?: { write (line: string): void }
   /** The registry's clock in epoch milliseconds. Default `Date.now`. */
   now?: () => number
+  /** The users, with their roles, instead of `username` and `password`. */
+  users?: LunaUsers
+  /** HTTPS with this certificate and key; `app.server.setSecureContext` replaces them. */
+  tls?: TlsFiles
 }
 
 const DEFAULT_REQUEST_TIMEOUT = 30_000
@@ -76,21 +81,22 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
   const level = options.logLevel ?? 'info'
   const requestLogs = level === 'debug' || level === 'trace'
   const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT
+  // A client that sends its headers or its body slowly, or not at all, or keeps a connection
+  // idle, holds a file descriptor for as long as it is let: each gets `requestTimeout`, then a
+  // 408 (or, between requests, the connection is closed). Only the arrival of a request is timed:
+  // an event stream, a long response to a request that arrived whole, is not cut. Bodies are
+  // timed by `timeBodies`, below, rather than by Node's `requestTimeout`.
+  const serverOptions = {
+    requestTimeout: 0,
+    headersTimeout: requestTimeout,
+    // How often Node looks for requests past their time: at its default (30 s) a stalled
+    // request would be cut up to 30 s late.
+    connectionsCheckingInterval: Math.min(requestTimeout, 1000)
+  }
   const app = Fastify({
-    // A client that sends its headers or its body slowly, or not at all, or keeps a connection
-    // idle, holds a file descriptor for as long as it is let: each gets `requestTimeout`, then a
-    // 408 (or, between requests, the connection is closed). Only the arrival of a request is timed:
-    // an event stream, a long response to a request that arrived whole, is not cut. Bodies are
-    // timed by `timeBodies`, below, rather than by Node's `requestTimeout`.
     requestTimeout: 0,
     keepAliveTimeout: requestTimeout,
-    http: {
-      requestTimeout: 0,
-      headersTimeout: requestTimeout,
-      // How often Node looks for requests past their time: at its default (30 s) a stalled
-      // request would be cut up to 30 s late.
-      connectionsCheckingInterval: Math.min(requestTimeout, 1000)
-    },
+    ...(options.tls === undefined ? { http: serverOptions } : { https: { ...serverOptions, cert: options.tls.cert, key: options.tls.key } }),
     // Every instance heartbeats every few seconds: a line per request would drown what matters
     // at info. Requests, and the mistakes of clients, are logged at debug and trace.
     logController: new RequestLogs({ disableRequestLogging: !requestLogs }),
@@ -151,7 +157,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       app.addHook('onReady', async () => { await redis.ready(2000).catch(() => {}) })
     }
     await app.register(lunaRegistry, {
-      auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
+      auth: await registryAuth(app, options),
       heartbeatTimeout: options.heartbeatTimeout,
       evictAfter: options.evictAfter,
       now: options.now,
@@ -162,7 +168,25 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     if (options.gateway !== false) await registerGateway(app, options)
     registerRenderer(app, options)
   }))
-  return app
+  return app as unknown as FastifyInstance
+}
+
+/**
+ * Who may use the registry: the users, or the one admin; failures counted in Redis when the
+ * registry is kept there, so that replicas refuse a guessing address together.
+ */
+async function registryAuth (app: FastifyInstance, options: BuildServerOptions): Promise<LunaAuthOptions> {
+  const who = options.users === undefined
+    ? { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' }
+    : { users: options.users }
+  let failureStore: AuthFailureStore | undefined
+  if (options.store !== undefined && options.store !== 'memory') {
+    const { RedisFailureStore } = await import('luna-store-redis')
+    const store = new RedisFailureStore({ url: options.store, keyPrefix: options.storePrefix ?? 'luna:' })
+    app.addHook('onClose', async () => { await store.close() })
+    failureStore = store
+  }
+  return { ...who, ...(options.maxFailures === undefined ? {} : { maxFailures: options.maxFailures }), ...(failureStore === undefined ? {} : { failureStore }) }
 }
 
 /**

@@ -11,6 +11,13 @@ export interface ServerSettings {
   host: string
   username: string
   password: string
+  /** A JSON file of users with roles, replacing `username` and `password` (`''`: none). */
+  usersFile: string
+  /** Failed authentications one address may make in a minute before it gets 429s; 0 no limit. */
+  maxFailures: number
+  /** PEM certificate chain and private key files: HTTPS on the port (`''`: HTTP). */
+  tlsCert: string
+  tlsKey: string
   /** Milliseconds after the last heartbeat at which an instance counts as DOWN. */
   heartbeatTimeout: number
   /** Milliseconds an instance may stay DOWN for a missed heartbeat before it is removed; 0 never. */
@@ -96,6 +103,34 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     placeholder: '<password>',
     fallback: '',
     help: 'basic auth password; the variable keeps it out of `ps`'
+  },
+  usersFile: {
+    env: 'LUNA_USERS_FILE',
+    flag: 'users-file',
+    placeholder: '<path>',
+    fallback: '',
+    help: 'JSON file of users with roles, instead of username and password; reread on SIGHUP'
+  },
+  maxFailures: {
+    env: 'LUNA_AUTH_MAX_FAILURES',
+    flag: 'auth-max-failures',
+    placeholder: '<count>',
+    fallback: '10',
+    help: 'failed logins per client address per minute before 429s; 0 no limit'
+  },
+  tlsCert: {
+    env: 'LUNA_TLS_CERT',
+    flag: 'tls-cert',
+    placeholder: '<path>',
+    fallback: '',
+    help: 'PEM certificate (chain) file: serve HTTPS; reread on SIGHUP'
+  },
+  tlsKey: {
+    env: 'LUNA_TLS_KEY',
+    flag: 'tls-key',
+    placeholder: '<path>',
+    fallback: '',
+    help: 'PEM private key file of --tls-cert; reread on SIGHUP'
   },
   heartbeatTimeout: {
     env: 'LUNA_HEARTBEAT_TIMEOUT',
@@ -255,11 +290,16 @@ function helpText (): string {
     source.fallback === '' ? '(blank)' : source.fallback,
     source.help
   ])
-  rows.push(['-h, --help', '', '', 'print this help and exit'], ['-v, --version', '', '', 'print the version and exit'])
+  rows.push(
+    ['-h, --help', '', '', 'print this help and exit'],
+    ['-v, --version', '', '', 'print the version and exit'],
+    ['hash-password', '', '', 'read a password on standard input, print its hash for a users file']
+  )
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
   const lines = rows.map((row) => `  ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ')}`.trimEnd())
   return [
     'Usage: luna-server [options]',
+    '       luna-server hash-password < password.txt',
     '',
     'Runs a Luna service registry. The API and the panel live under /registry/v1/ behind basic',
     'auth; GET /healthz answers {"status":"ok"} without auth. Flags override environment variables.',

@@ -3,6 +3,13 @@ import { ConfigError, HELP, parseConfig, type ServerSettings } from '../src/inde
 
 const PASSWORD = 'pa55-w0rd-never-shown'
 
+const ACCESS_DEFAULTS = {
+  usersFile: '',
+  maxFailures: 10,
+  tlsCert: '',
+  tlsKey: ''
+}
+
 const GATEWAY_DEFAULTS = {
   gateway: true,
   gatewayBalancer: 'weighted-round-robin',
@@ -46,6 +53,7 @@ t.test('defaults', async (t) => {
     requestTimeout: 30_000,
     closeTimeout: 10_000,
     logLevel: 'info',
+    ...ACCESS_DEFAULTS,
     ...GATEWAY_DEFAULTS,
     ...RENDER_DEFAULTS
   })
@@ -86,6 +94,7 @@ t.test('environment variables', async (t) => {
     requestTimeout: 5000,
     closeTimeout: 0,
     logLevel: 'debug',
+    ...ACCESS_DEFAULTS,
     ...GATEWAY_DEFAULTS,
     ...RENDER_DEFAULTS
   })
@@ -127,6 +136,7 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     requestTimeout: 500,
     closeTimeout: 2000,
     logLevel: 'warn',
+    ...ACCESS_DEFAULTS,
     ...GATEWAY_DEFAULTS,
     ...RENDER_DEFAULTS
   })
@@ -295,4 +305,26 @@ t.test('no message ever carries the password', async (t) => {
       t.notMatch(error.message, PASSWORD, error.message)
     }
   }
+})
+
+t.test('access settings: users file, guessing limit, TLS files, hash-password', async (t) => {
+  t.match(settings(['--users-file', '/etc/luna/users.json', '--auth-max-failures', '0', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']), {
+    usersFile: '/etc/luna/users.json',
+    maxFailures: 0,
+    tlsCert: 'c.pem',
+    tlsKey: 'k.pem'
+  })
+  t.match(settings([], { LUNA_USERS_FILE: 'u.json', LUNA_AUTH_MAX_FAILURES: '25', LUNA_TLS_CERT: 'c', LUNA_TLS_KEY: 'k' }), { usersFile: 'u.json', maxFailures: 25, tlsCert: 'c', tlsKey: 'k' })
+  const cases: Array<[string[], Record<string, string>, RegExp]> = [
+    [['--auth-max-failures=-1'], {}, /^LUNA_AUTH_MAX_FAILURES \(--auth-max-failures\) must be 0 \(no limit\) or an integer from 1 to 1000000, got "-1"$/],
+    [[], { LUNA_AUTH_MAX_FAILURES: 'ten' }, /^LUNA_AUTH_MAX_FAILURES .*got "ten"$/],
+    [['--tls-cert', 'c.pem'], {}, /^LUNA_TLS_CERT \(--tls-cert\) and LUNA_TLS_KEY \(--tls-key\) go together: give both files, or neither$/],
+    [[], { LUNA_TLS_KEY: 'k.pem' }, /go together/],
+    [['--users-file', 'u.json', '--gateway-auth', 'on'], {}, /^LUNA_GATEWAY_AUTH=on \(--gateway-auth on\) checks LUNA_AUTH_USERNAME and LUNA_AUTH_PASSWORD, which LUNA_USERS_FILE \(--users-file\) replaces: use one or the other$/],
+    [['hash-password', '--port', '1'], {}, /^hash-password takes no arguments: it reads the password on standard input$/]
+  ]
+  for (const [argv, env, message] of cases) t.match(failure(argv, env).message, message, argv.join(' ') || JSON.stringify(env))
+  t.same(parseConfig(['hash-password'], { LUNA_PORT: 'abc' }), { action: 'hash-password' }, 'hashing needs no valid settings')
+  for (const flag of ['--users-file', '--auth-max-failures', '--tls-cert', '--tls-key']) t.match(HELP, new RegExp(`^\\s*${flag} <\\w+>`, 'm'), flag)
+  t.match(HELP, /^\s*hash-password\s+read a password on standard input/m)
 })
