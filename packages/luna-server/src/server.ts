@@ -146,6 +146,8 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
       heartbeatTimeout: options.heartbeatTimeout,
       evictAfter: options.evictAfter,
+      protectionThreshold: options.protectionThreshold,
+      protectionMaxDuration: options.protectionMaxDuration,
       now: options.now,
       ...(store === undefined ? {} : { store })
     })
