@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { MemoryStore, type RegistryEvent } from '../src/index.js'
 import { AUTH, build, info, listen, manualClock, PREFIX, recordEvents, send } from './helpers.js'
 import { EventStream } from './sse-client.js'
@@ -6,7 +6,7 @@ import { EventStream } from './sse-client.js'
 type Build = Parameters<typeof build>
 
 /** A registry on a hand-moved clock, swept by hand, with `count` instances of `orders` registered. */
-async function setup (t: Build[0], count: number, options: Build[1] = {}): Promise<{
+async function setup (t: Test, count: number, options: Build[1] = {}): Promise<{
   app: Awaited<ReturnType<typeof build>>
   clock: ReturnType<typeof manualClock>
   events: RegistryEvent[]

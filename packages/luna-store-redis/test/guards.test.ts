@@ -17,7 +17,9 @@ function manualClock (): { now: () => number, advance: (ms: number) => void } {
 }
 
 /** A replica on the shared Redis, swept by hand on the test's clock. */
-async function replica (t: Tap, keyPrefix: string, options: LunaRegistryOptions): Promise<FastifyInstance & { events: RegistryEvent[] }> {
+type Replica = FastifyInstance & { events: RegistryEvent[] }
+
+async function replica (t: Tap, keyPrefix: string, options: LunaRegistryOptions): Promise<Replica> {
   const app = Fastify()
   const store = new RedisStore({ url: REDIS_URL, keyPrefix })
   await store.ready()
@@ -28,7 +30,7 @@ async function replica (t: Tap, keyPrefix: string, options: LunaRegistryOptions)
   t.teardown(() => app.close())
   const events: RegistryEvent[] = []
   app.lunaRegistry.on('event', (event) => events.push(event))
-  return Object.assign(app, { events })
+  return Object.assign(app, { events }) as unknown as Replica
 }
 
 async function register (app: FastifyInstance, id: string, metadata: Record<string, string> = {}): Promise<void> {
