@@ -5,7 +5,7 @@ import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { LunaRegistry, ServiceFilter } from './registry.js'
-import type { InstanceView, ServiceView } from './schemas.js'
+import type { InstanceView, ProtectionView, ServiceView } from './schemas.js'
 
 // Beside src/ and dist/ alike, so the same URL works from the sources and the build.
 const VIEWS = fileURLToPath(new URL('../views', import.meta.url))
@@ -49,6 +49,7 @@ const ASSETS: ReadonlyArray<[string, string]> = [
   ['luna-dom.js', SCRIPT],
   ['luna-overview.js', SCRIPT],
   ['luna-service.js', SCRIPT],
+  ['luna-protection.js', SCRIPT],
   ['luna.js', SCRIPT]
 ]
 
@@ -227,8 +228,8 @@ async function render (reply: FastifyReply, page: string, data: object): Promise
     .send(html)
 }
 
-function page (registry: LunaRegistry): { now: number, heartbeatTimeout: number } {
-  return { now: registry.now(), heartbeatTimeout: registry.heartbeatTimeout }
+function page (registry: LunaRegistry): { now: number, heartbeatTimeout: number, protection: ProtectionView } {
+  return { now: registry.now(), heartbeatTimeout: registry.heartbeatTimeout, protection: registry.protection }
 }
 
 /** The overview; `?status=` narrows the table, the totals are always those of the whole registry. */

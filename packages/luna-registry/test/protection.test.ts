@@ -243,3 +243,17 @@ t.test('a store that failed and answers again brings a grace', async (t) => {
   t.equal(app.lunaRegistry.graceUntil, clock.now() + 30_000)
   t.equal((await app.lunaRegistry.getInstance('orders:h:80'))?.status, 'OK')
 })
+
+t.test('the panel shows protection at once when a page is loaded while it is on, and why', async (t) => {
+  const { app, clock } = await setup(t, 6)
+  const page = async (): Promise<string> => (await app.inject({ method: 'GET', url: `${PREFIX}/services/`, headers: { ...AUTH, accept: 'text/html' } })).body
+  t.match(await page(), /<div class="protection" id="protection" role="status" aria-live="polite" hidden>/, 'hidden while off')
+  clock.advance(30_000)
+  await app.lunaRegistry.sweep()
+  const html = await page()
+  t.match(html, /<div class="protection" id="protection" role="status" aria-live="polite">/)
+  t.match(html, /Mass-expiry protection is on<\/strong><span id="protection-since"> since <time datetime="2026-01-01T00:00:30.000Z">2026-01-01 00:00:30 UTC<\/time><\/span>: <span id="protection-reason">6 of 6 instances \(100%\) missed their heartbeat/)
+  t.match(html, /id="protection-end">End protection<\/button>/)
+  const service = (await app.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: { ...AUTH, accept: 'text/html' } })).body
+  t.match(service, /Mass-expiry protection is on/, 'on every page')
+})

@@ -1,0 +1,44 @@
+// The mass-expiry protection banner: rendered by the server, kept up to date from the event
+// stream, and the operator's button to end protection.
+import { byId, h, prefix } from './luna-dom.js'
+import { exact } from './luna-format.js'
+
+export function protectionBanner () {
+  const banner = byId('protection')
+  const since = byId('protection-since')
+  const reason = byId('protection-reason')
+  const end = byId('protection-end')
+
+  const show = (protection) => {
+    banner.hidden = !protection.active
+    if (!protection.active) return
+    since.replaceChildren(' since ', h('time', { datetime: protection.since }, exact(protection.since)))
+    reason.textContent = protection.reason
+  }
+
+  end.addEventListener('click', async () => {
+    end.disabled = true
+    try {
+      const response = await fetch(`${prefix}/protection`, { method: 'DELETE', credentials: 'same-origin' })
+      if (response.ok) show(await response.json())
+    } catch {
+      // The connection indicator already says when the registry cannot be reached.
+    } finally {
+      end.disabled = false
+    }
+  })
+
+  return {
+    /** A `protection` event. */
+    apply: show,
+    /** After a (re)connection: the events missed meanwhile may have changed it. */
+    async refresh () {
+      try {
+        const response = await fetch(`${prefix}/summary`, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
+        if (response.ok) show((await response.json()).protection)
+      } catch {
+        // As above.
+      }
+    }
+  }
+}
