@@ -19,6 +19,9 @@ export type { InstanceFilter, Listing, Page, ServiceFilter, ServiceStatus } from
 export type { ServiceListing } from './views.js'
 export type { RegistryLogger } from './registry-events.js'
 
+/** How often, at most, the share of timed-out instances is counted while protection is on. */
+const COUNT_INTERVAL = 1000
+
 export interface RegisterOutcome {
   created: boolean
   instance: InstanceView
@@ -71,6 +74,8 @@ export class LunaRegistry extends RegistryEvents {
   readonly #maintenance = new Map<string, Maintenance>()
   readonly #rules: ProtectionRules
   #protection: ProtectionState = PROTECTION_OFF
+  /** When the share of timed-out instances was last counted. */
+  #counted = -Infinity
 
   constructor (config: LunaRegistryConfig) {
     super(config.store, config.now, config.log)
@@ -365,7 +370,14 @@ export class LunaRegistry extends RegistryEvents {
     const state = await this.guards.readProtection()
     this.#protection = state
     const recent = await this.guards.noteTimeouts(timedOut.map((record) => ({ instanceId: record.instanceId, at: now })), windowStart(state, now, this.#rules))
-    const share = worthCounting(state, recent.length, this.#rules) ? await this.#share(now, recent) : undefined
+    // Counting reads the whole registry. Off, only new timeouts can raise the share; on, the
+    // instances coming back lower it, which is looked at once a second at most.
+    const due = state.active ? now - this.#counted >= COUNT_INTERVAL : timedOut.length > 0
+    let share: TimeoutShare | undefined
+    if (due && worthCounting(state, recent.length, this.#rules)) {
+      share = await this.#share(now, recent)
+      this.#counted = now
+    }
     const change = nextProtection(state, now, share, this.#rules)
     if (change !== undefined) await this.#changeProtection(state, change)
   }

@@ -52,8 +52,12 @@ t.test('more than half of ten timing out together turns protection on: statuses 
   t.same(evicted(events), [], 'not evicted while protection is on')
   t.equal((await app.lunaRegistry.listInstances({ status: 'DOWN' })).length, 6, 'still DOWN')
 
-  // Two of the six come back: 4 of 10 timed out, under the threshold.
+  // Two of the six come back: 4 of 10 timed out, under the threshold. While on, the share is
+  // counted once a second at most.
   await beat([...ids.slice(0, 2), ...ids.slice(6)])
+  await app.lunaRegistry.sweep()
+  t.equal(protections(events).length, 1, 'not counted again within the second')
+  clock.advance(1000)
   await app.lunaRegistry.sweep()
   t.same(protections(events).at(-1), { active: false, timedOut: undefined, of: undefined })
   t.match(events.at(-5), { type: 'protection', active: false, reason: /instances are back: 4 of 10 instances \(40%\) still timed out/ })
