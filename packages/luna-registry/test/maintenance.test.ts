@@ -1,6 +1,7 @@
 import t from 'tap'
-import type { RegistryEvent } from '../src/index.js'
-import { AUTH, build, info, JSON_HEADERS, manualClock, pick, PREFIX, recordEvents, send } from './helpers.js'
+import { MemoryStore, type RegistryEvent } from '../src/index.js'
+import { until } from '../../../test-support/until.js'
+import { AUTH, build, info, JSON_HEADERS, manualClock, pick, PREFIX, recordEvents, send, wrapStore } from './helpers.js'
 
 async function setup (t: Parameters<typeof build>[0]): Promise<{
   app: Awaited<ReturnType<typeof build>>
@@ -127,4 +128,35 @@ t.test('bad requests: a clear 4xx naming the field and rule', async (t) => {
   t.equal((await lift('no-port')).statusCode, 400)
   const unauthenticated = await app.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:a:80/maintenance`, payload: { reason: 'x' } })
   t.equal(unauthenticated.statusCode, 401)
+})
+
+t.test('a resync of a shared store reads the holds afresh; a failed read is logged and changes nothing', async (t) => {
+  const clock = manualClock()
+  const inner = new MemoryStore()
+  let resync: (() => void) | undefined
+  let failing = false
+  const store = wrapStore({
+    publish: async () => {},
+    subscribe: async (_listener: unknown, onResync?: () => void) => { resync = onResync },
+    available: () => true,
+    listMaintenance: async () => {
+      if (failing) throw new Error('store away')
+      return await inner.listMaintenance()
+    }
+  } as never, inner)
+  const app = await build(t, { now: clock.now, store })
+  const warnings: string[] = []
+  app.log.warn = ((_object: unknown, message: string) => { warnings.push(message) }) as never
+  await send(app, 'POST', 'orders:a:80', info('orders'))
+  // Another replica's hold, whose event was lost.
+  await inner.setMaintenance('orders:a:80', { reason: 'from elsewhere', since: clock.now() })
+  t.equal((await app.lunaRegistry.getInstance('orders:a:80'))?.status, 'OK', 'not known here yet')
+  resync!()
+  await until('the hold is read', async () => (await app.lunaRegistry.getInstance('orders:a:80'))?.maintenance)
+  t.match(await app.lunaRegistry.getInstance('orders:a:80'), { status: 'DOWN', maintenance: { reason: 'from elsewhere' } })
+  failing = true
+  await inner.clearMaintenance('orders:a:80')
+  resync!()
+  await until('the failure is logged', () => warnings.find((line) => /could not read the maintenance holds/.test(line)))
+  t.equal((await app.lunaRegistry.getInstance('orders:a:80'))?.status, 'DOWN', 'what was known stays')
 })

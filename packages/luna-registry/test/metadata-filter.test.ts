@@ -1,5 +1,7 @@
 import t from 'tap'
-import { AUTH, build, info, listen, PREFIX, send } from './helpers.js'
+import { MemoryStore, StoreUnavailableError, type ListFilter } from '../src/index.js'
+import { until } from '../../../test-support/until.js'
+import { AUTH, build, info, listen, PREFIX, send, wrapStore } from './helpers.js'
 import { EventStream } from './sse-client.js'
 
 async function setup (t: Parameters<typeof build>[0]): Promise<Awaited<ReturnType<typeof build>>> {
@@ -75,4 +77,31 @@ t.test('the event stream\'s ?service= subscription narrows by metadata too, snap
   t.match((await stream.next('deregistered')).data, { instanceId: 'orders:us1:80' }, 'a deregistration carries no metadata: sent to all')
   const bad = await fetch(`${base}/events?metadata.=x`, { headers: AUTH })
   t.equal(bad.status, 400)
+})
+
+t.test('a fresh snapshot after a resync is narrowed by metadata too; one that cannot be read ends the stream', async (t) => {
+  const inner = new MemoryStore()
+  let failing = false
+  const store = wrapStore({
+    list: async (filter?: ListFilter) => {
+      if (failing && filter?.service !== undefined) throw new StoreUnavailableError('the test says so')
+      return await inner.list(filter)
+    }
+  }, inner)
+  const { app, base } = await listen(t, { store })
+  await send(app, 'POST', 'orders:eu1:80', info('orders', { metadata: { zone: 'eu-1' } }))
+  const stream = await EventStream.open(`${base}/events?service=orders&metadata.zone=eu-1`, AUTH)
+  t.teardown(() => stream.close())
+  await stream.next('snapshot')
+  // Written behind the registry's back, as another replica's lost events would be.
+  const now = Date.now()
+  await inner.register({ instanceId: 'orders:eu2:80', name: 'orders', version: '1', url: 'http://h/', status: 'OK', balancerOptions: { weight: 1 }, metadata: { zone: 'eu-1' }, registeredAt: now, lastHeartbeat: now })
+  await inner.register({ instanceId: 'orders:us1:80', name: 'orders', version: '1', url: 'http://h/', status: 'OK', balancerOptions: { weight: 1 }, metadata: { zone: 'us-1' }, registeredAt: now, lastHeartbeat: now })
+  app.lunaRegistry.emit('resync')
+  const fresh = (await stream.next('snapshot')).data as Array<{ instancesTotal: number, instances: Array<{ instanceId: string }> }>
+  t.same(ids(fresh[0]!.instances), ['orders:eu1:80', 'orders:eu2:80'])
+  t.equal(fresh[0]!.instancesTotal, 2, 'figures of the matching instances')
+  failing = true
+  app.lunaRegistry.emit('resync')
+  await until('the stream ends', () => stream.ended ? true : undefined)
 })
