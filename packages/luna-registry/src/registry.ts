@@ -319,16 +319,16 @@ export class LunaRegistry extends RegistryEvents {
     } else if (event.type === 'evicted') {
       this.#maintenance.delete(event.instanceId)
     } else if (event.type === 'protection') {
-      void this.#readGuards()
+      this.#readGuards().catch(() => {})
     }
   }
 
   protected override resynced (): void {
     this.#mayHaveBeenAway = true
-    void this.#readGuards()
+    this.#readGuards().catch(() => {})
   }
 
-  /** The maintenance holds and the protection state, as the store has them. */
+  /** The maintenance holds and the protection state, as the store has them; never rejects. */
   async #readGuards (): Promise<void> {
     try {
       const [held, state] = await Promise.all([this.guards.listMaintenance(), this.guards.readProtection()])
