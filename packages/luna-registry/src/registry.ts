@@ -319,13 +319,13 @@ export class LunaRegistry extends RegistryEvents {
     } else if (event.type === 'evicted') {
       this.#maintenance.delete(event.instanceId)
     } else if (event.type === 'protection') {
-      this.#readGuards().catch(() => {})
+      this.#readGuards()
     }
   }
 
   protected override resynced (): void {
     this.#mayHaveBeenAway = true
-    this.#readGuards().catch(() => {})
+    this.#readGuards()
   }
 
   /** The maintenance holds and the protection state, as the store has them; never rejects. */
