@@ -207,9 +207,9 @@ export class LunaRegistry extends RegistryEvents {
     const candidates = withMetadata(records, metadata).slice().sort(byId)
       .filter((record) => record.balancerOptions.weight > 0 && this.statusOf(record, now) === 'OK')
     if (candidates.length === 0) throw new NoInstanceAvailableError(name)
-    // Picks among a part of the instances keep a rotation of their own.
-    const rotation = metadata === undefined ? name : `${name}\u0000${JSON.stringify(metadata)}`
-    const best = this.#balancer.pick(rotation, candidates.map((record) => ({ instanceId: record.instanceId, weight: record.balancerOptions.weight, record })))!.record
+    // Picks among a part of the instances share the service's rotation: a rotation per filter
+    // would keep state for every filter any caller ever sent.
+    const best = this.#balancer.pick(name, candidates.map((record) => ({ instanceId: record.instanceId, weight: record.balancerOptions.weight, record })))!.record
     return this.view(best, now)
   }
 

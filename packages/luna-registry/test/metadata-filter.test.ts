@@ -46,7 +46,7 @@ t.test('GET /services/{name}/pick?metadata.zone=…: zone-aware picks', async (t
   for (let i = 0; i < 4; i++) t.equal((await get(app, '/services/orders/pick?metadata.zone=us-1')).body.instanceId, 'orders:us1:80')
   const eu = new Set<string>()
   for (let i = 0; i < 4; i++) eu.add((await get(app, '/services/orders/pick?metadata.zone=eu-1')).body.instanceId)
-  t.same([...eu].sort(), ['orders:eu1:80', 'orders:eu2:80'], 'a rotation of its own among the matching')
+  t.same([...eu].sort(), ['orders:eu1:80', 'orders:eu2:80'], 'in turn among the matching')
   t.match(await get(app, '/services/orders/pick?metadata.zone=ap-1'), { statusCode: 503, body: { code: 'FST_LUNA_NO_INSTANCE_AVAILABLE' } })
 })
 
