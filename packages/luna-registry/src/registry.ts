@@ -369,14 +369,16 @@ export class LunaRegistry extends RegistryEvents {
   async #guard (now: number, timedOut: ReadonlyArray<Readonly<InstanceRecord>>): Promise<void> {
     const state = await this.guards.readProtection()
     this.#protection = state
-    const recent = await this.guards.noteTimeouts(timedOut.map((record) => ({ instanceId: record.instanceId, at: now })), windowStart(state, now, this.#rules))
     // Counting reads the whole registry. Off, only new timeouts can raise the share; on, the
     // instances coming back lower it, which is looked at once a second at most.
-    const due = state.active ? now - this.#counted >= COUNT_INTERVAL : timedOut.length > 0
+    const due = state.active ? now - this.#counted >= COUNT_INTERVAL : timedOut.length > 0 && this.#rules.threshold > 0
     let share: TimeoutShare | undefined
-    if (due && worthCounting(state, recent.length, this.#rules)) {
-      share = await this.#share(now, recent)
-      this.#counted = now
+    if (due || (state.active && timedOut.length > 0)) {
+      const recent = await this.guards.noteTimeouts(timedOut.map((record) => ({ instanceId: record.instanceId, at: now })), windowStart(state, now, this.#rules))
+      if (due && worthCounting(state, recent.length, this.#rules)) {
+        share = await this.#share(now, recent)
+        this.#counted = now
+      }
     }
     const change = nextProtection(state, now, share, this.#rules)
     if (change !== undefined) await this.#changeProtection(state, change)
