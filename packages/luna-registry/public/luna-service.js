@@ -16,8 +16,11 @@ export function servicePage () {
 
   for (const row of tbody.rows) instances.set(row.dataset.instance, { view: undefined, row, beat: row.querySelector('time[data-ago]') })
 
-  const maintenanceButton = (view) => h('button', { type: 'button', class: 'quiet small', 'data-maintenance': true },
-    view.maintenance === undefined ? 'Maintenance' : 'End maintenance', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`))
+  const maintenanceButton = (view) => view.maintenance === undefined
+    ? h('button', { type: 'button', class: 'quiet small', 'data-maintenance': true, title: 'Maintenance: DOWN and no traffic, whatever it reports, until resumed' },
+      'Maintain', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`))
+    : h('button', { type: 'button', class: 'quiet small', 'data-maintenance': true, title: 'End the maintenance' },
+      'Resume', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`))
   const actionCell = (view) => h('td', { class: 'needs-js' }, maintenanceButton(view), ' ',
     h('button', { type: 'button', class: 'danger small', 'data-deregister': true }, 'Deregister', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`)))
 

@@ -64,7 +64,7 @@ if (chromiumAvailable(t)) {
     t.equal(await row.locator('.badge').textContent(), 'DOWN')
     t.equal(await row.locator('.why.maintenance').getAttribute('title'), 'In maintenance: disk swap')
     t.match(await registry.app.lunaRegistry.getInstance('orders:h1:80'), { status: 'DOWN', maintenance: { reason: 'disk swap' } })
-    t.match(await row.locator('button[data-maintenance]').textContent(), /^End maintenance/)
+    t.match(await row.locator('button[data-maintenance]').textContent(), /^Resume/, 'the button now lifts it')
 
     await row.locator('button[data-maintenance]').click()
     await row.locator('.why.maintenance').waitFor({ state: 'detached' })
