@@ -19,7 +19,8 @@ export function protectionBanner () {
   end.addEventListener('click', async () => {
     end.disabled = true
     try {
-      const response = await fetch(`${prefix}/protection`, { method: 'DELETE', credentials: 'same-origin' })
+      // As for deregistering: a request another site's page cannot send without asking first.
+      const response = await fetch(`${prefix}/protection`, { method: 'DELETE', headers: { 'x-luna-panel': '1', accept: 'application/json' }, credentials: 'same-origin' })
       if (response.ok) show(await response.json())
     } catch {
       // The connection indicator already says when the registry cannot be reached.

@@ -160,7 +160,9 @@ export function servicePage () {
       const response = await fetch(`${prefix}/instances/${encodeURIComponent(id)}/maintenance`, {
         method: held ? 'DELETE' : 'PUT',
         credentials: 'same-origin',
-        ...(held ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: reason.trim() }) })
+        // As for deregistering: a request another site's page cannot send without asking first.
+        headers: { 'x-luna-panel': '1', accept: 'application/json', ...(held ? {} : { 'content-type': 'application/json' }) },
+        ...(held ? {} : { body: JSON.stringify({ reason: reason.trim() }) })
       })
       if (response.ok) {
         say(held ? `${id} is out of maintenance.` : `${id} is in maintenance.`, 'info')
