@@ -16,13 +16,13 @@ export interface RegistryLogger {
 const ANNOUNCE_SLICE = 100
 
 export type EventFields<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id' | 'time' | 'service' | 'instanceId'> : never
-type Unnumbered<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id'> : never
+export type Unnumbered<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id'> : never
 
 /**
  * The registry's events: numbered per process, handed to this process's listeners, and shared
  * with the other processes of a shared store (whose events come back here the same way).
  */
-export class RegistryEvents extends EventEmitter<RegistryEventMap> {
+export abstract class RegistryEvents extends EventEmitter<RegistryEventMap> {
   readonly now: () => number
   protected readonly log: RegistryLogger | undefined
   /** Set when processes share the store: events then travel through it. */
@@ -83,10 +83,10 @@ export class RegistryEvents extends EventEmitter<RegistryEventMap> {
   }
 
   /** Takes in what an event of another process changed of this one's state. */
-  protected absorb (_event: Unnumbered): void {}
+  protected abstract absorb (event: Unnumbered): void
 
   /** Called on a resync, before the listeners are: this process's own state is read afresh too. */
-  protected resynced (): void {}
+  protected abstract resynced (): void
 
   #emit (event: Unnumbered): void {
     this.#deliver(event)

@@ -9,7 +9,7 @@ import type { MetadataFilter } from './metadata-filter.js'
 import { endedProtection, nextProtection, PROTECTION_OFF, windowStart, worthCounting, type ProtectionChange, type ProtectionRules, type TimeoutShare } from './protection.js'
 import { recordFrom, sameInfo } from './records.js'
 import type { InstanceInfo, InstanceView, ProtectionView, ServiceView, Summary } from './schemas.js'
-import { RegistryEvents, type RegistryLogger } from './registry-events.js'
+import { RegistryEvents, type RegistryLogger, type Unnumbered } from './registry-events.js'
 import { isGuardStore, type GuardStore, type InstanceRecord, type Maintenance, type ProtectionState, type RecentTimeout, type RegistryStore } from './store.js'
 import { MemoryGuards } from './stores/memory-guards.js'
 import { deadlineOf, instanceView, iso, liveness, materialise, serviceListing, statusOf, type Liveness, type ServiceListing } from './views.js'
@@ -311,7 +311,7 @@ export class LunaRegistry extends RegistryEvents {
     return this.protection
   }
 
-  protected override absorb (event: Parameters<RegistryEvents['absorb']>[0]): void {
+  protected override absorb (event: Unnumbered): void {
     if (event.type === 'maintenance') {
       const held = event.instance.maintenance
       if (held === undefined) this.#maintenance.delete(event.instanceId)

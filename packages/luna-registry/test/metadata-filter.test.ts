@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemoryStore, StoreUnavailableError, type ListFilter } from '../src/index.js'
+import { matchesMetadata, MemoryStore, metadataFilterOf, StoreUnavailableError, type ListFilter } from '../src/index.js'
 import { until } from '../../../test-support/until.js'
 import { AUTH, build, info, listen, PREFIX, send, wrapStore } from './helpers.js'
 import { EventStream } from './sse-client.js'
@@ -104,4 +104,13 @@ t.test('a fresh snapshot after a resync is narrowed by metadata too; one that ca
   failing = true
   app.lunaRegistry.emit('resync')
   await until('the stream ends', () => stream.ended ? true : undefined)
+})
+
+t.test('metadataFilterOf, for servers built on Luna: the same rules, in process', async (t) => {
+  t.same(metadataFilterOf({ service: 'orders', 'metadata.zone': 'eu-1', 'metadata.tier': ['gold', 'gold'] }), [['zone', 'eu-1'], ['tier', 'gold'], ['tier', 'gold']])
+  t.equal(metadataFilterOf({ service: 'orders' }), undefined)
+  t.throws(() => metadataFilterOf({ 'metadata.zone': 5 }), { code: 'FST_LUNA_INVALID_METADATA_FILTER', message: 'querystring/metadata.zone must be a string' })
+  t.throws(() => metadataFilterOf({ 'metadata.zone': 'v'.repeat(513) }), { message: 'querystring/metadata.zone must NOT have more than 512 characters' })
+  t.ok(matchesMetadata({ zone: 'eu-1' }, undefined))
+  t.notOk(matchesMetadata({}, [['toString', '']]), 'only own keys')
 })

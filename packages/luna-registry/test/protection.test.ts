@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { MemoryStore, type RegistryEvent } from '../src/index.js'
-import { AUTH, build, info, listen, manualClock, PREFIX, recordEvents, send } from './helpers.js'
+import { DEFAULT_PROTECTION_MAX_DURATION, isGuardStore, LunaRegistry, MemoryStore, STORE_METHODS, type ProtectionState, type RegistryEvent, type RegistryStore } from '../src/index.js'
+import { AUTH, build, info, listen, manualClock, PREFIX, recordEvents, send, wrapStore } from './helpers.js'
 import { EventStream } from './sse-client.js'
 
 type Build = Parameters<typeof build>
@@ -260,4 +260,45 @@ t.test('the panel shows protection at once when a page is loaded while it is on,
   t.match(html, /id="protection-end">End protection<\/button>/)
   const service = (await app.inject({ method: 'GET', url: `${PREFIX}/services/orders`, headers: { ...AUTH, accept: 'text/html' } })).body
   t.match(service, /Mass-expiry protection is on/, 'on every page')
+})
+
+t.test('a change another process made first is adopted, not announced again', async (t) => {
+  const clock = manualClock()
+  const inner = new MemoryStore()
+  const store = wrapStore({
+    // Another replica turns protection on between this one's read and its swap.
+    swapProtection: async (expected: number, next: ProtectionState) => {
+      await inner.swapProtection(expected, { ...next, reason: 'the other replica\'s' })
+      return await inner.swapProtection(expected, next)
+    }
+  } as never, inner)
+  const { app, events } = await setup(t, 6, { now: clock.now, store })
+  clock.advance(30_000)
+  await app.lunaRegistry.sweep()
+  t.same(protections(events), [], 'the other replica announced it')
+  t.match(app.lunaRegistry.protection, { active: true, reason: 'the other replica\'s' })
+})
+
+t.test('a store that keeps no guards gets the process\'s own', async (t) => {
+  const inner = new MemoryStore()
+  const store = Object.fromEntries(STORE_METHODS.map((method) => [method, inner[method].bind(inner)])) as unknown as RegistryStore
+  const { app, clock, events } = await setup(t, 6, { store })
+  t.notOk(isGuardStore(store))
+  await app.lunaRegistry.setMaintenance('orders:h0:80', 'disk swap')
+  t.match(await app.lunaRegistry.getInstance('orders:h0:80'), { status: 'DOWN', maintenance: { reason: 'disk swap' } })
+  clock.advance(30_000)
+  await app.lunaRegistry.sweep()
+  t.same(protections(events), [{ active: true, timedOut: 5, of: 5 }], 'the held one is no timeout')
+})
+
+t.test('a registry made in process without the protection settings gets the defaults', async (t) => {
+  const clock = manualClock()
+  const registry = new LunaRegistry({ store: new MemoryStore(), heartbeatTimeout: 30_000, evictAfter: 0, sweepInterval: 250, now: clock.now })
+  for (let i = 0; i < 6; i++) await registry.register(`orders:h${i}:80`, info('orders') as never)
+  clock.advance(30_000)
+  await registry.sweep()
+  t.match(registry.protection, { active: true, timedOut: 6, of: 6 })
+  clock.advance(DEFAULT_PROTECTION_MAX_DURATION)
+  await registry.sweep()
+  t.same(registry.protection, { active: false })
 })
