@@ -43,12 +43,15 @@ function withService (services: readonly ServiceView[], name: string, instances:
  * `services` as it was, so that a listener may keep the list it was given.
  */
 export function applyEvent (services: readonly ServiceView[], event: RegistryEvent): ServiceView[] {
+  // The registry's own state, not an instance's: the list stays as it is.
+  if (event.type === 'protection') return [...services]
   const current = services.find((service) => service.name === event.service)?.instances ?? []
   const others = current.filter((instance) => instance.instanceId !== event.instanceId)
   switch (event.type) {
     case 'registered':
     case 'updated':
     case 'status':
+    case 'maintenance':
       return withService(services, event.service, [...others, event.instance].sort((a, b) => compare(a.instanceId, b.instanceId)))
     case 'deregistered':
     case 'evicted':

@@ -46,6 +46,8 @@ export interface InstanceView {
   lastHeartbeat: string
   /** Since when the status has been `DOWN`; absent while it is `OK`. */
   downSince?: string
+  /** Set while an operator holds the instance in maintenance: it is `DOWN` whatever it reports. */
+  maintenance?: { reason: string, since: string }
 }
 
 /** A service: the instances sharing a name, sorted by id. */
@@ -60,7 +62,7 @@ export interface ServiceView {
 }
 
 /** Why an instance's effective status changed. */
-export type StatusReason = 'timeout' | 'reported' | 'heartbeat'
+export type StatusReason = 'timeout' | 'reported' | 'heartbeat' | 'maintenance'
 
 interface EventBase {
   /** Increases by one with every event a registry emits. */
@@ -87,11 +89,25 @@ export interface DeregisteredEvent extends EventBase { type: 'deregistered' }
 /** Removed after being `DOWN` for a missed heartbeat for longer than the registry's `evictAfter`. */
 export interface EvictedEvent extends EventBase { type: 'evicted', instance: InstanceView }
 
+/** An operator put the instance in maintenance or lifted it. */
+export interface MaintenanceEvent extends EventBase { type: 'maintenance', active: boolean, instance: InstanceView }
+/** Mass-expiry protection turned on or off: the registry's, so it has no service or instance. */
+export interface ProtectionEvent {
+  type: 'protection'
+  id: number
+  time: string
+  active: boolean
+  since?: string
+  reason: string
+  timedOut?: number
+  of?: number
+}
+
 /** A change, as sent on the event stream after the snapshot. */
-export type RegistryEvent = RegisteredEvent | UpdatedEvent | StatusEvent | DeregisteredEvent | EvictedEvent
+export type RegistryEvent = RegisteredEvent | UpdatedEvent | StatusEvent | DeregisteredEvent | EvictedEvent | MaintenanceEvent | ProtectionEvent
 export type RegistryEventType = RegistryEvent['type']
 
-export const EVENT_TYPES: readonly RegistryEventType[] = ['registered', 'updated', 'status', 'deregistered', 'evicted']
+export const EVENT_TYPES: readonly RegistryEventType[] = ['registered', 'updated', 'status', 'deregistered', 'evicted', 'maintenance', 'protection']
 
 /** The registry's error body, Fastify's shape. */
 export interface ErrorBody {

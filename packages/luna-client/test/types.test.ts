@@ -18,6 +18,8 @@ const checks = {
   StatusEvent: same<Client.StatusEvent, Registry.StatusEvent>(true),
   DeregisteredEvent: same<Client.DeregisteredEvent, Registry.DeregisteredEvent>(true),
   EvictedEvent: same<Client.EvictedEvent, Registry.EvictedEvent>(true),
+  MaintenanceEvent: same<Client.MaintenanceEvent, Registry.MaintenanceEvent>(true),
+  ProtectionEvent: same<Client.ProtectionEvent, Registry.ProtectionEvent>(true),
   StatusReason: same<Client.StatusReason, Registry.StatusReason>(true),
   InstanceStatus: same<Client.InstanceStatus, Registry.InstanceStatus>(true),
   ServiceStatus: same<Client.ServiceStatus, Registry.ServiceStatus>(true),
@@ -31,7 +33,7 @@ t.test('the wire types match the registry\'s, both ways', async (t) => {
 t.test('EVENT_TYPES lists exactly the registry\'s event types', async (t) => {
   // A record over the registry's union must name every type, and no other, to compile.
   const registryTypes: Record<Registry.RegistryEventType, true> = {
-    registered: true, updated: true, status: true, deregistered: true, evicted: true
+    registered: true, updated: true, status: true, deregistered: true, evicted: true, maintenance: true, protection: true
   }
   t.same([...EVENT_TYPES].sort(), Object.keys(registryTypes).sort())
 })

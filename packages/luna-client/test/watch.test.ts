@@ -249,3 +249,37 @@ t.test('a stream that breaks the protocol is reopened, and the next snapshot put
   t.same(event, { type: 'snapshot', id: 4, services: [] })
   t.ok(watcher.connected)
 })
+
+t.test('watch follows maintenance holds', async (t) => {
+  const registry = await startRegistry(t)
+  const client = createLunaClient(registry.url)
+  t.teardown(async () => { await client.close() })
+  const changes: WatchEvent[] = []
+  const watcher = client.watch((_services, event) => { changes.push(event) })
+  await watcher.ready()
+  const orders = client.register(instanceInfo, { heartbeatInterval: 60_000 })
+  await orders.ready()
+  await registry.app!.lunaRegistry.setMaintenance('orders:127.0.0.1:8080', 'disk swap')
+  await until('the watcher sees the hold', () => watcher.current()[0]?.instances[0]?.maintenance)
+  t.match(watcher.current()[0], { status: 'DOWN', instances: [{ status: 'DOWN', maintenance: { reason: 'disk swap' } }] })
+  t.ok(changes.some((event) => event.type === 'maintenance'))
+  await registry.app!.lunaRegistry.liftMaintenance('orders:127.0.0.1:8080')
+  await until('the watcher sees it lifted', () => watcher.current()[0]?.status === 'UP' ? true : undefined)
+  t.equal(watcher.current()[0]?.instances[0]?.maintenance, undefined)
+  await orders.deregister()
+})
+
+t.test('a protection event reaches the watcher and leaves its list as it was', async (t) => {
+  const registry = await startRegistry(t, { heartbeatTimeout: 300 })
+  const client = createLunaClient(registry.url)
+  t.teardown(async () => { await client.close() })
+  const lists: Array<[ServiceView[], WatchEvent]> = []
+  const watcher = client.watch((services, event) => { lists.push([services, event]) })
+  await watcher.ready()
+  // Five instances that never heartbeat: a mass timeout.
+  for (let i = 0; i < 5; i++) await registry.app!.lunaRegistry.register(`orders:10.0.0.${i}:80`, { ...instanceInfo, url: `http://10.0.0.${i}:80/` })
+  const index = await until('protection turns on', () => { const i = lists.findIndex(([, event]) => event.type === 'protection'); return i === -1 ? undefined : i })
+  t.match(lists[index]![1], { type: 'protection', active: true, timedOut: 5, of: 5 })
+  t.same(lists[index]![0], lists[index - 1]![0], 'the list the event brings is the one before it')
+  t.same(watcher.current()[0]?.instances.map((instance) => instance.status), ['DOWN', 'DOWN', 'DOWN', 'DOWN', 'DOWN'])
+})

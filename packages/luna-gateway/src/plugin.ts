@@ -1,8 +1,8 @@
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import replyFrom from '@fastify/reply-from'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { createBalancer } from 'luna-registry'
+import { addMetadataEntry, createBalancer, type MetadataFilter } from 'luna-registry'
 import { protect } from './auth.js'
 import { CoolDown } from './cool-down.js'
 import { createDispatcher } from './dispatcher.js'
@@ -32,6 +32,24 @@ declare module 'fastify' {
   interface FastifyInstance {
     lunaGateway: LunaGatewayState
   }
+}
+
+/** The header that narrows the instances a request may go to: `X-Luna-Metadata-zone: eu-1`. */
+const METADATA_HEADER_PREFIX = 'x-luna-metadata-'
+
+/**
+ * The metadata filter of a request's `X-Luna-Metadata-<key>` headers, `undefined` without any.
+ * Header names carry no case: Node hands them over in lowercase, so only lowercase metadata keys
+ * can be asked for this way. Checked as the registry checks `metadata.KEY` query parameters.
+ */
+function metadataHeaders (headers: IncomingHttpHeaders): MetadataFilter | undefined {
+  let filter: Array<[string, string]> | undefined
+  for (const name in headers) {
+    if (!name.startsWith(METADATA_HEADER_PREFIX)) continue
+    filter ??= []
+    addMetadataEntry(filter, `headers/${name}`, name.slice(METADATA_HEADER_PREFIX.length), headers[name])
+  }
+  return filter
 }
 
 function notFound (request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -118,7 +136,8 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
       const target = parseTarget(request.url)
       if (target === undefined) return notFound(request, reply)
       if (!table.synchronised) throw new NotSynchronisedError()
-      const candidates = await table.routable(target.service)
+      const metadata = metadataHeaders(request.headers)
+      const candidates = await table.routable(target.service, metadata)
       if (candidates === undefined) {
         balancer.forget(target.service)
         throw new ServiceNotFoundError(target.service)

@@ -1,12 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { createLunaClient, type ServiceView, type Watcher, type WatchEvent, type WatchOptions } from 'luna-client'
-import type { LunaRegistry } from 'luna-registry'
+import { matchesMetadata, type LunaRegistry, type MetadataFilter } from 'luna-registry'
 
 /** An instance the gateway may send traffic to: `OK`, with a weight above 0. */
 export interface Routable {
   instanceId: string
   url: string
   weight: number
+  metadata: Readonly<Record<string, string>>
 }
 
 /** Who is routable, service by service. */
@@ -14,10 +15,11 @@ export interface RoutingTable {
   /** Whether the table knows the registry's contents; a follower does not before its first snapshot. */
   readonly synchronised: boolean
   /**
-   * The routable instances of `service`, sorted by instance id; `[]` when it has instances but
-   * none routable, `undefined` when it has none at all.
+   * The routable instances of `service` (with `metadata`, only those whose metadata has all its
+   * entries), sorted by instance id; `[]` when it has instances but none routable, `undefined`
+   * when it has none at all.
    */
-  routable: (service: string) => Promise<Routable[] | undefined>
+  routable: (service: string, metadata?: MetadataFilter) => Promise<Routable[] | undefined>
   close: () => void
 }
 
@@ -39,7 +41,7 @@ export class RegistryTable implements RoutingTable {
     this.#registry = registry
   }
 
-  async routable (service: string): Promise<Routable[] | undefined> {
+  async routable (service: string, metadata?: MetadataFilter): Promise<Routable[] | undefined> {
     const registry = this.#registry
     const records = await registry.store.list({ service })
     if (records.length === 0) return undefined
@@ -47,7 +49,9 @@ export class RegistryTable implements RoutingTable {
     const routable: Routable[] = []
     for (const record of records) {
       const weight = record.balancerOptions.weight
-      if (weight > 0 && registry.statusOf(record, now) === 'OK') routable.push({ instanceId: record.instanceId, url: record.url, weight })
+      if (weight > 0 && registry.statusOf(record, now) === 'OK' && matchesMetadata(record.metadata, metadata)) {
+        routable.push({ instanceId: record.instanceId, url: record.url, weight, metadata: record.metadata })
+      }
     }
     return routable.length > 1 ? routable.sort(byId) : routable
   }
@@ -69,7 +73,7 @@ function routableOf (view: ServiceView): Routable[] {
   // The registry sends instances sorted by id.
   for (const instance of view.instances) {
     const weight = instance.balancerOptions.weight
-    if (weight > 0 && instance.status === 'OK') routable.push({ instanceId: instance.instanceId, url: instance.url, weight })
+    if (weight > 0 && instance.status === 'OK') routable.push({ instanceId: instance.instanceId, url: instance.url, weight, metadata: instance.metadata })
   }
   return routable
 }
@@ -107,8 +111,9 @@ export class FollowerTable implements RoutingTable {
     return this.#synchronised
   }
 
-  async routable (service: string): Promise<Routable[] | undefined> {
-    return this.#services.get(service)
+  async routable (service: string, metadata?: MetadataFilter): Promise<Routable[] | undefined> {
+    const routable = this.#services.get(service)
+    return metadata === undefined || routable === undefined ? routable : routable.filter((instance) => matchesMetadata(instance.metadata, metadata))
   }
 
   close (): void {
@@ -122,6 +127,8 @@ export class FollowerTable implements RoutingTable {
       this.#synchronised = true
       return
     }
+    // The registry's own state changed, not a service's.
+    if (event.type === 'protection') return
     const view = services.find((candidate) => candidate.name === event.service)
     if (view === undefined) this.#services.delete(event.service)
     else this.#services.set(view.name, routableOf(view))

@@ -65,3 +65,26 @@ t.test('the gateway and pick share one balancer module, not one rotation', async
   t.same(await names(gateway, 3), ['c', 'b', 'a'])
   t.equal((await gateway.app.lunaRegistry.pick('orders')).instanceId, 'orders:c:1', 'pick starts its own rotation')
 })
+
+t.test('X-Luna-Metadata-<key> headers narrow the instances a request may go to; maintenance holds are skipped', async (t) => {
+  const gateway = await startGateway(t)
+  for (const [name, zone] of [['a', 'eu-1'], ['b', 'eu-1'], ['c', 'us-1']] as const) {
+    const upstream = await startEcho(t, name)
+    await gateway.register(`orders:${name}:1`, upstream.origin, { metadata: { zone } })
+  }
+  const zoned = async (zone: string, count: number): Promise<string[]> => {
+    const seen = []
+    for (let i = 0; i < count; i++) seen.push(echoed(await send(gateway.origin, '/gateway/services/orders/x', { headers: { 'X-Luna-Metadata-Zone': zone } })).name)
+    return seen
+  }
+  t.same(counts(await zoned('eu-1', 4)), { a: 2, b: 2 })
+  t.same(counts(await zoned('us-1', 2)), { c: 2 })
+  const none = await send(gateway.origin, '/gateway/services/orders/x', { headers: { 'x-luna-metadata-zone': 'ap-1' } })
+  t.equal(none.status, 503)
+  t.match(JSON.parse(none.body), { code: 'FST_LUNA_NO_INSTANCE_AVAILABLE' })
+  const bad = await send(gateway.origin, '/gateway/services/orders/x', { headers: { 'x-luna-metadata-': 'x' } })
+  t.equal(bad.status, 400)
+  t.match(JSON.parse(bad.body), { code: 'FST_LUNA_INVALID_METADATA_FILTER', message: 'headers/x-luna-metadata- must name a metadata key of 1 to 128 characters' })
+  await gateway.app.lunaRegistry.setMaintenance('orders:a:1', 'disk swap')
+  t.same(counts(await zoned('eu-1', 3)), { b: 3 }, 'never to an instance in maintenance')
+})

@@ -18,15 +18,22 @@ export function servicePage () {
 
   for (const row of tbody.rows) instances.set(row.dataset.instance, { view: undefined, row, beat: row.querySelector('time[data-ago]') })
 
-  const actionCell = (id) => h('td', { class: 'needs-js' },
-    h('button', { type: 'button', class: 'danger small', 'data-deregister': true }, 'Deregister', h('span', { class: 'visually-hidden' }, ` ${id}`)))
+  const maintenanceButton = (view) => view.maintenance === undefined
+    ? h('button', { type: 'button', class: 'quiet small', 'data-maintenance': true, title: 'Maintenance: DOWN and no traffic, whatever it reports, until resumed' },
+      'Maintain', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`))
+    : h('button', { type: 'button', class: 'quiet small', 'data-maintenance': true, title: 'End the maintenance' },
+      'Resume', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`))
+  const actionCell = (view) => h('td', { class: 'needs-js' }, maintenanceButton(view), ' ',
+    h('button', { type: 'button', class: 'danger small', 'data-deregister': true }, 'Deregister', h('span', { class: 'visually-hidden' }, ` ${view.instanceId}`)))
 
   const fill = (entry) => {
     const { view, row } = entry
     row.dataset.instance = view.instanceId
     row.classList.toggle('down', view.status === 'DOWN')
     const status = h('td', {}, badge(view.status))
-    if (view.status === 'DOWN') {
+    if (view.maintenance !== undefined) {
+      status.append(' ', h('span', { class: 'why maintenance', title: `In maintenance: ${view.maintenance.reason}` }, 'maintenance'))
+    } else if (view.status === 'DOWN') {
       status.append(' ', view.reportedStatus === 'OK'
         ? h('span', { class: 'why', title: `It reports OK, but its last heartbeat is ${since(heartbeatTimeout)} old or more` }, 'no heartbeat')
         : h('span', { class: 'why', title: 'The instance itself reports DOWN' }, 'reported'))
@@ -55,8 +62,10 @@ export function servicePage () {
     // The action cell stays, so a focused button keeps its focus.
     let action = row.lastElementChild
     if (action === null || !action.classList.contains('needs-js')) {
-      action = actionCell(view.instanceId)
+      action = actionCell(view)
       row.append(action)
+    } else {
+      action.querySelector('button[data-maintenance]')?.replaceWith(maintenanceButton(view))
     }
     while (row.firstElementChild !== action) row.firstElementChild.remove()
     action.before(...cells)
@@ -147,7 +156,38 @@ export function servicePage () {
     if (button) button.disabled = false
   }
 
+  // Puts an instance in maintenance, with the operator's reason, or lifts the hold.
+  const maintenance = async (id) => {
+    const held = instances.get(id)?.view?.maintenance !== undefined ||
+      instances.get(id)?.row.querySelector('.why.maintenance') !== null
+    const reason = held ? undefined : window.prompt(`Why is ${id} going into maintenance? It is DOWN and gets no traffic until the maintenance ends.`)
+    if (!held && (reason === null || reason.trim() === '')) return
+    try {
+      const response = await fetch(`${prefix}/instances/${encodeURIComponent(id)}/maintenance`, {
+        method: held ? 'DELETE' : 'PUT',
+        credentials: 'same-origin',
+        // As for deregistering: a request another site's page cannot send without asking first.
+        headers: { 'x-luna-panel': '1', accept: 'application/json', ...(held ? {} : { 'content-type': 'application/json' }) },
+        ...(held ? {} : { body: JSON.stringify({ reason: reason.trim() }) })
+      })
+      if (response.ok) {
+        say(held ? `${id} is out of maintenance.` : `${id} is in maintenance.`, 'info')
+        if (response.status === 200) upsert(await response.json())
+        return
+      }
+      const reasonText = (await response.json().catch(() => ({}))).message ?? response.statusText
+      say(`Could not change the maintenance of ${id}: ${reasonText} (HTTP ${response.status}).`, 'error')
+    } catch {
+      say(`Could not reach the registry to change the maintenance of ${id}. Check the connection and try again.`, 'error')
+    }
+  }
+
   tbody.addEventListener('click', (event) => {
+    const held = event.target.closest('button[data-maintenance]')
+    if (held !== null) {
+      maintenance(held.closest('tr').dataset.instance)
+      return
+    }
     const button = event.target.closest('button[data-deregister]')
     if (button === null) return
     pending = button.closest('tr').dataset.instance

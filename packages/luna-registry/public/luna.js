@@ -4,12 +4,14 @@
 // DOM with createElement and text nodes only: whatever an instance sends stays text.
 import { byId, prefix, serviceName, tick } from './luna-dom.js'
 import { overview } from './luna-overview.js'
+import { protectionBanner } from './luna-protection.js'
 import { pollHeartbeats, servicePage } from './luna-service.js'
 
 const root = document.documentElement
 root.classList.add('js')
 
-const TYPES = ['registered', 'updated', 'status', 'deregistered', 'evicted']
+const TYPES = ['registered', 'updated', 'status', 'deregistered', 'evicted', 'maintenance']
+const banner = protectionBanner()
 
 // The connection: live, or reconnecting.
 
@@ -36,11 +38,13 @@ function follow (view) {
     stream.addEventListener('snapshot', (message) => {
       failures = 0
       view.snapshot(JSON.parse(message.data))
+      banner.refresh()
       connection('live', 'Live')
     })
     for (const type of TYPES) {
       stream.addEventListener(type, (message) => view.apply(JSON.parse(message.data)))
     }
+    stream.addEventListener('protection', (message) => banner.apply(JSON.parse(message.data)))
     stream.addEventListener('error', () => {
       if (source !== stream) return
       connection('reconnecting', 'Reconnecting…')

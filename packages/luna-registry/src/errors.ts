@@ -100,6 +100,13 @@ export const StoreUnavailableError = createError<[string, { cause: unknown }?]>(
   503
 )
 
+/** A `metadata.KEY=VALUE` filter (or the gateway's header for one) that breaks the rules metadata follows. */
+export const InvalidMetadataFilterError = createError<[string, string]>(
+  'FST_LUNA_INVALID_METADATA_FILTER',
+  '%s %s',
+  400
+)
+
 export const RouteNotFoundError = createError<[string, string]>(
   'FST_LUNA_ROUTE_NOT_FOUND',
   'Route %s:%s not found',

@@ -11,6 +11,7 @@ export type {
   InstanceFilter,
   InstanceStatus,
   Listing,
+  LiftOutcome,
   LunaRegistryConfig,
   Page,
   RegisterOutcome,
@@ -23,6 +24,8 @@ export { EVENT_TYPES } from './events.js'
 export type {
   DeregisteredEvent,
   EvictedEvent,
+  MaintenanceEvent,
+  ProtectionEvent,
   RegisteredEvent,
   RegistryEvent,
   RegistryEventMap,
@@ -31,7 +34,7 @@ export type {
   StatusReason,
   UpdatedEvent
 } from './events.js'
-export type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
+export type { InstanceInfo, InstanceView, ProtectionView, ServiceView, Summary } from './schemas.js'
 
 // Options.
 export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions, LunaVerify } from './options.js'
@@ -42,6 +45,8 @@ export {
   DEFAULT_KEEP_ALIVE,
   DEFAULT_MAX_BUFFER,
   DEFAULT_PREFIX,
+  DEFAULT_PROTECTION_MAX_DURATION,
+  DEFAULT_PROTECTION_THRESHOLD,
   DEFAULT_SNAPSHOT_TIMEOUT,
   DEFAULT_SWEEP_INTERVAL,
   DEFAULT_USERNAME
@@ -55,13 +60,18 @@ export { MemoryFailureStore, type AuthFailureStore, type FailureCount } from './
 
 // Stores.
 export { MemoryStore } from './stores/memory-store.js'
-export { STORE_METHODS, isSharedStore } from './store.js'
+export { GUARD_METHODS, STORE_METHODS, isGuardStore, isSharedStore } from './store.js'
 export type {
   BalancerOptions,
+  GuardStore,
   HeartbeatResult,
   InstanceRecord,
   InstanceUpdate,
   ListFilter,
+  Maintenance,
+  ProtectionState,
+  ProtectionSwap,
+  RecentTimeout,
   RegisterResult,
   RegistryStore,
   ReportedStatus,
@@ -83,6 +93,7 @@ export {
   InvalidContentEncodingError,
   InvalidInstanceIdError,
   InvalidInstanceInfoError,
+  InvalidMetadataFilterError,
   InvalidOptionError,
   InvalidUsersError,
   InvalidUtf8Error,
@@ -97,7 +108,9 @@ export {
 } from './errors.js'
 
 // The rules of the wire contract, for clients and servers built on Luna.
-export { FIELD_MAX_DEPTH, MAX_PAGE_LIMIT } from './schemas.js'
+export { FIELD_MAX_DEPTH, MAINTENANCE_REASON_MAX_LENGTH, MAX_PAGE_LIMIT } from './schemas.js'
+export { addMetadataEntry, matchesMetadata, metadataFilterOf, METADATA_FILTER_MAX_ENTRIES, type MetadataFilter } from './metadata-filter.js'
+export { PROTECTION_MINIMUM } from './protection.js'
 export { parseInstanceId, isHostname, isServiceName, type InstanceIdParts } from './instance-id.js'
 export { describeValue, durationOption, formatDuration, parseDuration } from './duration.js'
 export { withoutUserinfo } from './userinfo.js'

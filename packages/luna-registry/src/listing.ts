@@ -1,20 +1,30 @@
 import type { InstanceStatus } from './events.js'
 import type { InstanceView } from './schemas.js'
+import { matchesMetadata, type MetadataFilter } from './metadata-filter.js'
 import type { InstanceRecord } from './store.js'
 import { nextTurn } from './turns.js'
-import { instanceViews, serviceListing, statusOf, type ServiceListing } from './views.js'
+import { instanceViews, serviceListing, statusOf, type Liveness, type ServiceListing } from './views.js'
 
 export type ServiceStatus = 'UP' | 'DOWN'
 
 export interface InstanceFilter {
   service?: string | undefined
   status?: InstanceStatus | undefined
+  /** Only the instances whose metadata has all these entries. */
+  metadata?: MetadataFilter | undefined
 }
 
 export interface ServiceFilter {
   status?: ServiceStatus | undefined
   /** Only the service of this name. */
   service?: string | undefined
+  /** Only the instances whose metadata has all these entries (and the services that have any). */
+  metadata?: MetadataFilter | undefined
+}
+
+/** The records whose metadata has every entry of `filter`: `records` itself when there is no filter. */
+export function withMetadata (records: Records, filter: MetadataFilter | undefined): Records {
+  return filter === undefined ? records : records.filter((record) => matchesMetadata(record.metadata, filter))
 }
 
 /** Where a page of a sorted list starts, and how long it is at most; without `limit`, the rest of the list. */
@@ -86,24 +96,25 @@ async function groupByName (records: Records): Promise<Map<string, Array<Readonl
 }
 
 /** A page of the instances among `listed` (a store's list), sorted by id, filtered by status. */
-export function instancePage (listed: Records, filter: InstanceFilter, page: Page, now: number, timeout: number): Listing<InstanceView> {
+export function instancePage (listed: Records, filter: InstanceFilter, page: Page, now: number, live: Liveness): Listing<InstanceView> {
+  const matching = withMetadata(listed, filter.metadata)
   // Our own array, sorted in place.
-  const records = filter.status === undefined ? listed.slice() : listed.filter((record) => statusOf(record, now, timeout) === filter.status)
+  const records = filter.status === undefined ? matching.slice() : matching.filter((record) => statusOf(record, now, live) === filter.status)
   records.sort(byId)
   const start = page.after === undefined ? 0 : firstAfter(records, page.after, (record) => record.instanceId)
   const end = page.limit === undefined ? records.length : Math.min(records.length, start + page.limit)
   const next = end < records.length && end > start ? records[end - 1]!.instanceId : undefined
   // A page keeps only its own records, not the whole list's.
   const shown = start === 0 && end === records.length ? records : records.slice(start, end)
-  return { items: instanceViews(shown, now, timeout), next }
+  return { items: instanceViews(shown, now, live), next }
 }
 
 /** A page of the services among `listed` (a store's list), sorted by name, filtered by status. */
-export async function servicePage (listed: Records, filter: ServiceFilter, page: Page, now: number, timeout: number): Promise<Listing<ServiceListing>> {
-  const byName = await groupByName(listed)
+export async function servicePage (listed: Records, filter: ServiceFilter, page: Page, now: number, live: Liveness): Promise<Listing<ServiceListing>> {
+  const byName = await groupByName(withMetadata(listed, filter.metadata))
   const names = [...byName.keys()].sort(compare)
   const matches = (name: string): boolean => filter.status === undefined ||
-    (byName.get(name)!.some((record) => statusOf(record, now, timeout) === 'OK') ? 'UP' : 'DOWN') === filter.status
+    (byName.get(name)!.some((record) => statusOf(record, now, live) === 'OK') ? 'UP' : 'DOWN') === filter.status
   const shown: string[] = []
   let i = page.after === undefined ? 0 : firstAfter(names, page.after, (name) => name)
   for (; i < names.length && (page.limit === undefined || shown.length < page.limit); i++) {
@@ -114,10 +125,10 @@ export async function servicePage (listed: Records, filter: ServiceFilter, page:
     for (; i < names.length && next === undefined; i++) if (matches(names[i]!)) next = shown.at(-1)
   }
   const groups = shown.map((name) => byName.get(name)!)
-  return { items: services(groups, now, timeout), next }
+  return { items: services(groups, now, live), next }
 }
 
 /** Each group of records (one service's, ours to sort) as a service, made when it is reached. */
-function * services (groups: Array<Array<Readonly<InstanceRecord>>>, now: number, timeout: number): Generator<ServiceListing> {
-  for (const records of groups) yield serviceListing(records[0]!.name, records.sort(byId), now, timeout)
+function * services (groups: Array<Array<Readonly<InstanceRecord>>>, now: number, live: Liveness): Generator<ServiceListing> {
+  for (const records of groups) yield serviceListing(records[0]!.name, records.sort(byId), now, live)
 }

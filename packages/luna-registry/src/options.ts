@@ -56,6 +56,14 @@ export interface LunaRegistryOptions {
   evictAfter?: number | string
   /** How often to look for missed heartbeats. Default `250ms`, so DOWN is announced well within a second of the deadline. */
   sweepInterval?: number | string
+  /**
+   * The share (0–1) of the instances that must time out within one `heartbeatTimeout`, at least
+   * 5 of them, to turn mass-expiry protection on: nothing is evicted while it is on. `0` never.
+   * Default `0.5`.
+   */
+  protectionThreshold?: number
+  /** How long protection may stay on before evictions resume. Default `15m`. */
+  protectionMaxDuration?: number | string
   /** The event stream at `{prefix}/events`. */
   events?: LunaEventsOptions
   /** Where instances are kept. Default: a new `MemoryStore`, closed with the app; a store passed in is yours to close. */
@@ -81,6 +89,8 @@ export interface LunaRegistrySettings {
   heartbeatTimeout: number
   evictAfter: number
   sweepInterval: number
+  protectionThreshold: number
+  protectionMaxDuration: number
   events: { keepAlive: number, maxBuffer: number, snapshotTimeout: number }
   store: RegistryStore
   /** Whether the registry made the store, and so closes it: a store passed in is the caller's. */
@@ -93,6 +103,8 @@ export const DEFAULT_PREFIX = '/registry/v1'
 export const DEFAULT_HEARTBEAT_TIMEOUT = 30_000
 export const DEFAULT_EVICT_AFTER = 24 * 3_600_000
 export const DEFAULT_SWEEP_INTERVAL = 250
+export const DEFAULT_PROTECTION_THRESHOLD = 0.5
+export const DEFAULT_PROTECTION_MAX_DURATION = 15 * 60_000
 export const DEFAULT_KEEP_ALIVE = 15_000
 export const DEFAULT_MAX_BUFFER = 1024 * 1024
 export const DEFAULT_SNAPSHOT_TIMEOUT = 30_000
@@ -175,6 +187,11 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
   const heartbeatTimeout = duration('heartbeatTimeout', options.heartbeatTimeout, DEFAULT_HEARTBEAT_TIMEOUT, 'positive')
   const evictAfter = duration('evictAfter', options.evictAfter, DEFAULT_EVICT_AFTER, 'zero or positive')
   const sweepInterval = duration('sweepInterval', options.sweepInterval, DEFAULT_SWEEP_INTERVAL, 'positive')
+  const protectionMaxDuration = duration('protectionMaxDuration', options.protectionMaxDuration, DEFAULT_PROTECTION_MAX_DURATION, 'positive')
+  const protectionThreshold = options.protectionThreshold ?? DEFAULT_PROTECTION_THRESHOLD
+  if (typeof protectionThreshold !== 'number' || !(protectionThreshold >= 0 && protectionThreshold < 1)) {
+    fail('protectionThreshold', `must be a number from 0 (never) up to, not including, 1, got ${describe(protectionThreshold)}`)
+  }
   const events = options.events ?? {}
   if (events === null || typeof events !== 'object') fail('events', `must be an object, got ${describe(events)}`)
   const keepAlive = duration('events.keepAlive', events.keepAlive, DEFAULT_KEEP_ALIVE, 'positive')
@@ -193,6 +210,8 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
     heartbeatTimeout,
     evictAfter,
     sweepInterval,
+    protectionThreshold,
+    protectionMaxDuration,
     events: { keepAlive, maxBuffer, snapshotTimeout },
     store: normaliseStore(options.store),
     ownsStore: options.store === undefined,

@@ -6,7 +6,7 @@ import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { blankPasswordExposed, grantOf } from './auth.js'
 import type { LunaRegistry, ServiceFilter } from './registry.js'
-import type { ServiceView } from './schemas.js'
+import type { ProtectionView, ServiceView } from './schemas.js'
 // The words and orders of the panel's own script: a page rendered here and one updated live agree.
 import { ago, downFirst, exact, linkable, shorten, since, versionsOf, type VersionCount } from '../public/luna-format.js'
 
@@ -49,6 +49,7 @@ const ASSETS: ReadonlyArray<[string, string]> = [
   ['luna-dom.js', SCRIPT],
   ['luna-overview.js', SCRIPT],
   ['luna-service.js', SCRIPT],
+  ['luna-protection.js', SCRIPT],
   ['luna.js', SCRIPT]
 ]
 
@@ -170,7 +171,9 @@ export async function overviewRows (registry: LunaRegistry, filter: ServiceFilte
 }
 
 async function render (reply: FastifyReply, page: string, data: object): Promise<FastifyReply> {
-  const html = await reply.lunaViewAsync(page, { ...data, exposed: blankPasswordExposed(reply.request) })
+  // Ending protection is an admin's action: other users see why it is on, without the button.
+  const admin = (grantOf(reply.request)?.role ?? 'admin') === 'admin'
+  const html = await reply.lunaViewAsync(page, { ...data, exposed: blankPasswordExposed(reply.request), admin })
   return await reply
     .type('text/html; charset=utf-8')
     .header('content-security-policy', PANEL_CSP)
@@ -180,8 +183,8 @@ async function render (reply: FastifyReply, page: string, data: object): Promise
     .send(html)
 }
 
-function page (registry: LunaRegistry): { now: number, heartbeatTimeout: number } {
-  return { now: registry.now(), heartbeatTimeout: registry.heartbeatTimeout }
+function page (registry: LunaRegistry): { now: number, heartbeatTimeout: number, protection: ProtectionView } {
+  return { now: registry.now(), heartbeatTimeout: registry.heartbeatTimeout, protection: registry.protection }
 }
 
 /** The overview; `?status=` narrows the table, the totals are always those of the whole registry. */

@@ -8,6 +8,7 @@ import { LunaRegistry } from './registry.js'
 import { KnownBodies, rememberedBodies } from './remembered-bodies.js'
 import { jsonBodyParser } from './request-body.js'
 import { eventRoutes } from './routes/events.js'
+import { guardRoutes } from './routes/guards.js'
 import { instanceListRoutes, instanceRoutes } from './routes/instances.js'
 import { serviceRoutes } from './routes/services.js'
 import { panelAssets, panelViews } from './panel.js'
@@ -58,6 +59,7 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     // A prefix of its own gets a JSON 404 behind the same auth; at the root that is the host's call.
     if (settings.prefix !== '') child.setNotFoundHandler(notFoundHandler)
     await child.register(rememberedBodies, { registry, bodies, routes: instanceRoutes })
+    await child.register(guardRoutes, { registry })
     // The stream writes its own response, so no compression ever holds back an event.
     await child.register(eventRoutes, { registry, writeView, ...settings.events })
     // The reads whose answers can be large: compressed when the client asks for it, away from

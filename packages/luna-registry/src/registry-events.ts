@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import type { RegistryEvent, RegistryEventMap, RegistryEventType, StatusReason } from './events.js'
+import type { ProtectionEvent, RegistryEvent, RegistryEventMap, RegistryEventType, StatusReason } from './events.js'
 import type { InstanceView } from './schemas.js'
 import { isSharedStore, type InstanceRecord, type RegistryStore, type SharedEvent, type SharedStore } from './store.js'
 import { iso } from './views.js'
@@ -16,12 +16,13 @@ export interface RegistryLogger {
 const ANNOUNCE_SLICE = 100
 
 export type EventFields<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id' | 'time' | 'service' | 'instanceId'> : never
+export type Unnumbered<E = RegistryEvent> = E extends RegistryEvent ? Omit<E, 'id'> : never
 
 /**
  * The registry's events: numbered per process, handed to this process's listeners, and shared
  * with the other processes of a shared store (whose events come back here the same way).
  */
-export class RegistryEvents extends EventEmitter<RegistryEventMap> {
+export abstract class RegistryEvents extends EventEmitter<RegistryEventMap> {
   readonly now: () => number
   protected readonly log: RegistryLogger | undefined
   /** Set when processes share the store: events then travel through it. */
@@ -73,20 +74,37 @@ export class RegistryEvents extends EventEmitter<RegistryEventMap> {
   }
 
   protected change (record: Pick<InstanceRecord, 'instanceId' | 'name'>, fields: EventFields): void {
-    const event = { time: iso(this.now()), service: record.name, instanceId: record.instanceId, ...fields } as Omit<RegistryEvent, 'id'>
+    this.#emit({ time: iso(this.now()), service: record.name, instanceId: record.instanceId, ...fields } as Unnumbered)
+  }
+
+  /** An event of the whole registry's, not of an instance: it has no service or instance id. */
+  protected registryChange (fields: Omit<Unnumbered<ProtectionEvent>, 'time'>): void {
+    this.#emit({ time: iso(this.now()), ...fields })
+  }
+
+  /** Takes in what an event of another process changed of this one's state. */
+  protected abstract absorb (event: Unnumbered): void
+
+  /** Called on a resync, before the listeners are: this process's own state is read afresh too. */
+  protected abstract resynced (): void
+
+  #emit (event: Unnumbered): void {
     this.#deliver(event)
     this.shared?.publish({ origin: this.#origin, event }).catch((error: unknown) => {
-      this.log?.warn({ err: error, event: event.type, instanceId: event.instanceId }, 'luna-registry: could not share an event with the other processes')
+      this.log?.warn({ err: error, event: event.type, instanceId: 'instanceId' in event ? event.instanceId : undefined }, 'luna-registry: could not share an event with the other processes')
     })
   }
 
   #receive (message: SharedEvent): void {
-    if (message.origin !== this.#origin) this.#deliver(message.event)
+    if (message.origin === this.#origin) return
+    this.absorb(message.event as Unnumbered)
+    this.#deliver(message.event)
   }
 
   /** Tells this process's listeners that the events they had may not add up to the store. */
   #resync (): void {
     this.log?.info('luna-registry: the shared store may have lost events or data; listeners read it afresh')
+    this.resynced()
     this.#call(this.rawListeners('resync'), undefined, 'resync')
   }
 

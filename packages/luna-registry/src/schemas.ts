@@ -56,25 +56,33 @@ export const MAX_PAGE_LIMIT = 1000
 
 const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT })
 
+/**
+ * `metadata.KEY=VALUE`, repeatable: only the instances whose metadata has every entry. The keys
+ * are checked as metadata keys are when the filter is read (`metadata-filter.ts`).
+ */
+const MetadataQuery = {
+  patternProperties: { '^metadata\\.': Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 }) }
+}
+
 export const InstanceQuerySchema = Type.Object({
   service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN })),
   status: Type.Optional(InstanceStatusSchema),
   limit: Type.Optional(Limit),
   /** The last instance id of the previous page. */
   after: Type.Optional(Type.String({ minLength: 1, maxLength: 512 }))
-})
+}, MetadataQuery)
 
 export const ServiceQuerySchema = Type.Object({
   status: Type.Optional(ServiceStatusSchema),
   limit: Type.Optional(Limit),
   /** The last service name of the previous page. */
   after: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN }))
-})
+}, MetadataQuery)
 export type ServiceQuery = Static<typeof ServiceQuerySchema>
 
 export const EventsQuerySchema = Type.Object({
   service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN }))
-})
+}, MetadataQuery)
 
 export const InstanceViewSchema = Type.Object({
   instanceId: Type.String(),
@@ -89,7 +97,9 @@ export const InstanceViewSchema = Type.Object({
   registeredAt: Type.String(),
   lastHeartbeat: Type.String(),
   /** Since when the status has been DOWN; absent while it is OK. */
-  downSince: Type.Optional(Type.String())
+  downSince: Type.Optional(Type.String()),
+  /** Set while an operator holds the instance in maintenance: it is DOWN whatever it reports. */
+  maintenance: Type.Optional(Type.Object({ reason: Type.String(), since: Type.String() }))
 })
 export type InstanceView = Static<typeof InstanceViewSchema>
 
@@ -106,6 +116,35 @@ export const ServiceViewSchema = Type.Object({
 export type ServiceView = Static<typeof ServiceViewSchema>
 
 export const ServiceListSchema = Type.Array(ServiceViewSchema)
+
+/** The longest reason an operator may give for a maintenance hold. */
+export const MAINTENANCE_REASON_MAX_LENGTH = 512
+
+/** The body of `PUT /instances/{id}/maintenance`. */
+export const MaintenanceBodySchema = Type.Object({
+  reason: Type.String({ minLength: 1, maxLength: MAINTENANCE_REASON_MAX_LENGTH })
+})
+export type MaintenanceBody = Static<typeof MaintenanceBodySchema>
+
+/** Whether mass-expiry protection is on; while it is, why, since when, and the figures that turned it on. */
+export const ProtectionSchema = Type.Object({
+  active: Type.Boolean(),
+  since: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  timedOut: Type.Optional(Type.Integer()),
+  of: Type.Optional(Type.Integer())
+})
+export type ProtectionView = Static<typeof ProtectionSchema>
+
+/** `GET /summary`: the registry's figures at a glance, as the panel's cards show them. */
+export const SummarySchema = Type.Object({
+  services: Type.Integer(),
+  servicesUp: Type.Integer(),
+  instances: Type.Integer(),
+  instancesOnline: Type.Integer(),
+  protection: ProtectionSchema
+})
+export type Summary = Static<typeof SummarySchema>
 
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),

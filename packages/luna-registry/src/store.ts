@@ -126,3 +126,79 @@ export function isSharedStore (store: RegistryStore): store is SharedStore {
 }
 
 export const STORE_METHODS = ['register', 'heartbeat', 'remove', 'get', 'list', 'claimTimedOut', 'evictTimedOut', 'close'] as const
+
+/** An operator's hold on an instance: DOWN whatever it reports, until lifted. */
+export interface Maintenance {
+  reason: string
+  /** Epoch milliseconds. */
+  since: number
+}
+
+/**
+ * Whether mass-expiry protection is on, as the registry (every replica of it) decides it. While
+ * it is on, nothing is evicted.
+ */
+export interface ProtectionState {
+  active: boolean
+  /** One more with every change, so that a replica changes only the state it read. */
+  version: number
+  /** While active: when it turned on. */
+  since?: number
+  /** While active: why, in words. */
+  reason?: string
+  /** While active: instances that timed out, and of how many that were OK or timed out. */
+  timedOut?: number
+  of?: number
+  /** When it was last ended before its instances came back (its longest duration, an operator): timeouts until then no longer count. */
+  endedAt?: number
+}
+
+export interface ProtectionSwap {
+  swapped: boolean
+  state: ProtectionState
+}
+
+/** An instance announced as timed out while it was OK, and when. */
+export interface RecentTimeout {
+  instanceId: string
+  at: number
+}
+
+/**
+ * What the registry's guards keep in the store, so that every replica sharing it sees one state:
+ * when deadlines were last looked at, the recent timeouts and the protection they may turn on,
+ * and the instances in maintenance. A store without these methods gets the memory store's, kept
+ * in the process: right for a single process, not shared.
+ */
+export interface GuardStore {
+  /**
+   * Notes that deadlines were looked at, at `at`, and resolves when they were last looked at before
+   * (by any process sharing the store); `undefined` the first time. The mark only moves forward.
+   */
+  markSwept (at: number): Promise<number | undefined>
+  /**
+   * Adds `timeouts` to the recent ones, forgets those at or before `keepAfter`, and resolves every
+   * recent timeout kept, in no particular order. An instance noted again keeps its latest time.
+   */
+  noteTimeouts (timeouts: readonly RecentTimeout[], keepAfter: number): Promise<RecentTimeout[]>
+  /** The protection state; `{ active: false, version: 0 }` before any change. */
+  readProtection (): Promise<ProtectionState>
+  /**
+   * Replaces the state with `next` (whose `version` is one more than `expected`) if the stored
+   * state's version is still `expected`, atomically; resolves whether this call replaced it, and
+   * the state now stored. One replica wins each change, and announces it.
+   */
+  swapProtection (expected: number, next: ProtectionState): Promise<ProtectionSwap>
+  /** Puts `instanceId` in maintenance (replacing a previous hold); kept whether or not it is registered. */
+  setMaintenance (instanceId: string, maintenance: Maintenance): Promise<void>
+  /** Lifts it; resolves `true` when there was one. */
+  clearMaintenance (instanceId: string): Promise<boolean>
+  /** Every instance in maintenance. */
+  listMaintenance (): Promise<Array<[string, Maintenance]>>
+}
+
+export const GUARD_METHODS = ['markSwept', 'noteTimeouts', 'readProtection', 'swapProtection', 'setMaintenance', 'clearMaintenance', 'listMaintenance'] as const
+
+export function isGuardStore (store: object): store is GuardStore {
+  return GUARD_METHODS.every((method) => typeof (store as Record<string, unknown>)[method] === 'function')
+}

@@ -72,6 +72,7 @@ export function viewJson (view: InstanceView, info: InfoJson = infoParts(view.in
   // ISO 8601 timestamps need no escaping.
   json += ',"registeredAt":"' + view.registeredAt + '","lastHeartbeat":"' + view.lastHeartbeat + '"'
   if (view.downSince !== undefined) json += ',"downSince":"' + view.downSince + '"'
+  if (view.maintenance !== undefined) json += ',"maintenance":{"reason":' + JSON.stringify(view.maintenance.reason) + ',"since":"' + view.maintenance.since + '"}'
   return json + '}'
 }
 

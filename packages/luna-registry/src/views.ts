@@ -1,21 +1,49 @@
 import type { InstanceStatus } from './events.js'
 import type { InstanceView, ServiceView } from './schemas.js'
-import type { InstanceRecord } from './store.js'
+import type { InstanceRecord, Maintenance } from './store.js'
 
-/** `DOWN` when the instance says so or its last heartbeat is `timeout` old; else `OK`. */
-export function statusOf (record: Pick<InstanceRecord, 'status' | 'lastHeartbeat'>, now: number, timeout: number): InstanceStatus {
-  return record.status === 'DOWN' || now - record.lastHeartbeat >= timeout ? 'DOWN' : 'OK'
+/**
+ * What decides an effective status besides the record: the heartbeat timeout, a grace after the
+ * registry was away, and the operators' maintenance holds. The registry keeps one and updates it
+ * in place.
+ */
+export interface Liveness {
+  /** Milliseconds after the last heartbeat at which an instance is DOWN. */
+  timeout: number
+  /**
+   * Deadlines after this moment passed, or would pass, while nobody could look at them or hear
+   * the heartbeats: they are moved to `graceUntil`. `Infinity` when there is no grace.
+   */
+  graceFrom: number
+  graceUntil: number
+  maintenance: ReadonlyMap<string, Maintenance>
 }
 
-/** When the effective status last became DOWN: the earlier of reporting DOWN and the deadline. */
-function downSince (record: Readonly<InstanceRecord>, now: number, timeout: number): number | undefined {
-  const deadline = record.lastHeartbeat + timeout
-  const timedOut = now >= deadline
-  if (record.status === 'DOWN') {
-    const reported = record.reportedDownSince ?? record.lastHeartbeat
-    return timedOut ? Math.min(reported, deadline) : reported
-  }
-  return timedOut ? deadline : undefined
+export function liveness (timeout: number): Liveness {
+  return { timeout, graceFrom: Infinity, graceUntil: -Infinity, maintenance: new Map() }
+}
+
+/** When the instance misses its heartbeat: `timeout` after the last one, or the grace's end. */
+export function deadlineOf (lastHeartbeat: number, live: Liveness): number {
+  const deadline = lastHeartbeat + live.timeout
+  return deadline > live.graceFrom && deadline < live.graceUntil ? live.graceUntil : deadline
+}
+
+type StatusFields = Pick<InstanceRecord, 'status' | 'lastHeartbeat'> & { instanceId?: string }
+
+/** `DOWN` when the instance says so, is in maintenance, or has missed its deadline; else `OK`. */
+export function statusOf (record: StatusFields, now: number, live: Liveness): InstanceStatus {
+  if (record.status === 'DOWN' || now >= deadlineOf(record.lastHeartbeat, live)) return 'DOWN'
+  return live.maintenance.size > 0 && record.instanceId !== undefined && live.maintenance.has(record.instanceId) ? 'DOWN' : 'OK'
+}
+
+/** When the effective status last became DOWN: the earliest of reporting DOWN, maintenance and the deadline. */
+function downSince (record: Readonly<InstanceRecord>, now: number, live: Liveness, maintenance: Maintenance | undefined): number | undefined {
+  const deadline = deadlineOf(record.lastHeartbeat, live)
+  let since = now >= deadline ? deadline : undefined
+  if (record.status === 'DOWN') since = Math.min(since ?? Infinity, record.reportedDownSince ?? record.lastHeartbeat)
+  if (maintenance !== undefined) since = Math.min(since ?? Infinity, maintenance.since)
+  return since
 }
 
 // Timestamps repeat across reads (lists, panels, streams) until the next heartbeat: each
@@ -44,9 +72,9 @@ export function iso (ms: number): string {
  * description or without), so every view has one of two shapes and `JSON.stringify` takes its
  * fast path.
  */
-export function instanceView (record: Readonly<InstanceRecord>, now: number, timeout: number): InstanceView {
+export function instanceView (record: Readonly<InstanceRecord>, now: number, live: Liveness): InstanceView {
   const { instanceId, name, description, version, url, balancerOptions, metadata } = record
-  const status = statusOf(record, now, timeout)
+  const status = statusOf(record, now, live)
   const reportedStatus = record.status
   const registeredAt = iso(record.registeredAt)
   const lastHeartbeat = iso(record.lastHeartbeat)
@@ -54,14 +82,18 @@ export function instanceView (record: Readonly<InstanceRecord>, now: number, tim
     ? { instanceId, name, version, url, status, reportedStatus, balancerOptions, metadata, registeredAt, lastHeartbeat }
     : { instanceId, name, description, version, url, status, reportedStatus, balancerOptions, metadata, registeredAt, lastHeartbeat }
   // Rare (an instance that is DOWN): left out of the literals.
-  const since = downSince(record, now, timeout)
-  if (since !== undefined) view.downSince = iso(since)
+  if (status === 'DOWN') {
+    const maintenance = live.maintenance.get(instanceId)
+    const since = downSince(record, now, live, maintenance)
+    if (since !== undefined) view.downSince = iso(since)
+    if (maintenance !== undefined) view.maintenance = { reason: maintenance.reason, since: iso(maintenance.since) }
+  }
   return view
 }
 
 /** The views of `records`, in their order, each made when it is reached. */
-export function * instanceViews (records: ReadonlyArray<Readonly<InstanceRecord>>, now: number, timeout: number): Generator<InstanceView> {
-  for (const record of records) yield instanceView(record, now, timeout)
+export function * instanceViews (records: ReadonlyArray<Readonly<InstanceRecord>>, now: number, live: Liveness): Generator<InstanceView> {
+  for (const record of records) yield instanceView(record, now, live)
 }
 
 /** A service's description: that of its most recently registered instance that has one, else `''`. */
@@ -83,16 +115,16 @@ export interface ServiceListing extends Omit<ServiceView, 'instances'> {
 }
 
 /** A service's figures, and its instances (`records`, sorted by id) as views made when read. */
-export function serviceListing (name: string, records: ReadonlyArray<Readonly<InstanceRecord>>, now: number, timeout: number): ServiceListing {
+export function serviceListing (name: string, records: ReadonlyArray<Readonly<InstanceRecord>>, now: number, live: Liveness): ServiceListing {
   let instancesOnline = 0
-  for (const record of records) if (statusOf(record, now, timeout) === 'OK') instancesOnline++
+  for (const record of records) if (statusOf(record, now, live) === 'OK') instancesOnline++
   return {
     name,
     description: latestDescription(records),
     status: instancesOnline > 0 ? 'UP' : 'DOWN',
     instancesOnline,
     instancesTotal: records.length,
-    instances: instanceViews(records, now, timeout)
+    instances: instanceViews(records, now, live)
   }
 }
 

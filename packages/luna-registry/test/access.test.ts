@@ -129,7 +129,7 @@ t.test('a refused change is answered before its body arrives', async (t) => {
   t.same(await app.lunaRegistry.store.list(), [])
 })
 
-t.test('the panel offers deregistering only where the user may change the service', async (t) => {
+t.test('the panel offers deregistering and maintenance only where the user may change the service, and ending protection to admins', async (t) => {
   const app = await registry(t)
   const page = async (role: Role, service: string): Promise<string> =>
     (await app.inject({ url: `${PREFIX}/services/${service}`, headers: { accept: BROWSER.accept, ...AS[role] } })).body
@@ -146,6 +146,8 @@ t.test('the panel offers deregistering only where the user may change the servic
     const html = await page(role, service)
     t.equal(html.includes('data-deregister'), offered, `${role} on ${service}: ${offered ? 'a' : 'no'} deregister button`)
     t.equal(html.includes('data-read-only'), !offered, `${role} on ${service}: the table says whether it is read-only`)
+    t.equal(html.includes('data-maintenance'), offered, `${role} on ${service}: ${offered ? 'a' : 'no'} maintenance button`)
+    t.equal(html.includes('id="protection-end"'), role === 'admin', `${role}: ${role === 'admin' ? 'a' : 'no'} button to end protection`)
   }
 })
 

@@ -13,28 +13,35 @@ t.test('the package exports exactly its public surface', async (t) => {
     'DEFAULT_MAX_FAILURES',
     'DEFAULT_MAX_BUFFER',
     'DEFAULT_PREFIX',
+    'DEFAULT_PROTECTION_MAX_DURATION',
+    'DEFAULT_PROTECTION_THRESHOLD',
     'DEFAULT_SNAPSHOT_TIMEOUT',
     'DEFAULT_SWEEP_INTERVAL',
     'DEFAULT_USERNAME',
     'EVENT_TYPES',
     'FIELD_MAX_DEPTH',
     'ForbiddenError',
+    'GUARD_METHODS',
     'InstanceIdMismatchError',
     'InstanceNotFoundError',
     'InternalError',
     'InvalidInstanceIdError',
     'InvalidInstanceInfoError',
+    'InvalidMetadataFilterError',
     'InvalidContentEncodingError',
     'InvalidOptionError',
     'InvalidUsersError',
     'InvalidUtf8Error',
     'LunaRegistry',
     'LunaUsers',
+    'MAINTENANCE_REASON_MAX_LENGTH',
     'MAX_PAGE_LIMIT',
     'MemoryFailureStore',
     'MemoryStore',
+    'METADATA_FILTER_MAX_ENTRIES',
     'NoInstanceAvailableError',
     'PASSWORD_HASH_FORMAT',
+    'PROTECTION_MINIMUM',
     'ROLES',
     'RouteNotFoundError',
     'STORE_METHODS',
@@ -44,6 +51,7 @@ t.test('the package exports exactly its public surface', async (t) => {
     'UnauthorizedError',
     'UnsupportedCharsetError',
     'UnsupportedContentEncodingError',
+    'addMetadataEntry',
     'balancerKind',
     'createBalancer',
     'default',
@@ -51,17 +59,20 @@ t.test('the package exports exactly its public surface', async (t) => {
     'durationOption',
     'formatDuration',
     'hashPassword',
+    'isGuardStore',
     'isHostname',
     'isServiceName',
     'isSharedStore',
     'lunaRegistry',
+    'matchesMetadata',
+    'metadataFilterOf',
     'parseDuration',
     'parseInstanceId',
     'withoutUserinfo'
   ].sort())
   t.equal(luna.default, luna.lunaRegistry, 'the plugin is the default export and a named one')
   t.equal((luna.lunaRegistry as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], 'luna-registry')
-  t.same(Object.keys(testing).sort(), ['sampleRecord', 'storeContract'])
+  t.same(Object.keys(testing).sort(), ['guardContract', 'sampleRecord', 'storeContract'])
 })
 
 t.test('errors carry FST_LUNA_ codes and status codes', async (t) => {
@@ -71,4 +82,5 @@ t.test('errors carry FST_LUNA_ codes and status codes', async (t) => {
   t.match(new luna.UnauthorizedError(), { code: 'FST_LUNA_UNAUTHORIZED', statusCode: 401 })
   t.match(new luna.ForbiddenError('why'), { code: 'FST_LUNA_FORBIDDEN', statusCode: 403 })
   t.match(new luna.TooManyFailuresError(5), { code: 'FST_LUNA_TOO_MANY_FAILURES', statusCode: 429 })
+  t.match(new luna.InvalidMetadataFilterError('querystring/metadata.', 'why'), { code: 'FST_LUNA_INVALID_METADATA_FILTER', statusCode: 400 })
 })

@@ -22,7 +22,7 @@ async function setup (t: Parameters<typeof build>[0], options: Parameters<typeof
 }
 
 const summary = (events: RegistryEvent[]): string[] => events.map((event) =>
-  event.type === 'status' ? `status ${event.instanceId} ${event.previous}->${event.status} (${event.reason})` : `${event.type} ${event.instanceId}`)
+  event.type === 'status' ? `status ${event.instanceId} ${event.previous}->${event.status} (${event.reason})` : `${event.type} ${'instanceId' in event ? event.instanceId : ''}`)
 
 t.test('a missed deadline is announced once, as a status event with reason timeout', async (t) => {
   const { app, clock, events, post } = await setup(t)

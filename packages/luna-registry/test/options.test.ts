@@ -31,7 +31,13 @@ t.test('bad options make ready() reject with a message naming the option', async
     [{ panel: 'yes' }, /option "panel" must be a boolean, got "yes"/],
     [{ now: 5 }, /option "now" must be a function/],
     [{ events: { snapshotTimeout: 0 } }, /option "events.snapshotTimeout" must be a positive number of milliseconds or a duration such as "30s", got 0/],
-    [{ events: { snapshotTimeout: 'later' } }, /option "events.snapshotTimeout" .* got "later"/]
+    [{ events: { snapshotTimeout: 'later' } }, /option "events.snapshotTimeout" .* got "later"/],
+    [{ protectionThreshold: 1 }, /option "protectionThreshold" must be a number from 0 \(never\) up to, not including, 1, got 1/],
+    [{ protectionThreshold: -0.1 }, /option "protectionThreshold" .* got -0.1/],
+    [{ protectionThreshold: '0.5' }, /option "protectionThreshold" .* got "0.5"/],
+    [{ protectionThreshold: Number.NaN }, /option "protectionThreshold" .* got NaN/],
+    [{ protectionMaxDuration: 0 }, /option "protectionMaxDuration" must be a positive number of milliseconds or a duration such as "30s", got 0/],
+    [{ protectionMaxDuration: 'a while' }, /option "protectionMaxDuration" .* got "a while"/]
   ]
   for (const [options, message] of cases) {
     const app = Fastify()

@@ -44,7 +44,7 @@ t.test('the stylesheet, script and icon are served under the prefix, self-contai
   t.equal(js.headers['x-content-type-options'], 'nosniff')
   t.match(js.body, /new EventSource\(/, 'it follows the event stream')
   const modules = await imported(app, js.body)
-  t.same([...modules.keys()].sort(), ['luna-dom.js', 'luna-format.js', 'luna-overview.js', 'luna-service.js'], 'and imports its modules')
+  t.same([...modules.keys()].sort(), ['luna-dom.js', 'luna-format.js', 'luna-overview.js', 'luna-protection.js', 'luna-service.js'], 'and imports its modules')
   for (const [name, body] of [['luna.js', js.body], ...modules]) {
     t.notMatch(body, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\bimport\(|https?:\/\//, `${name}: no HTML strings, no eval, nothing from elsewhere`)
   }

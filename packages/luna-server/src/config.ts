@@ -128,6 +128,17 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
     rule: 'must be 0 (never) or a number of milliseconds or a duration such as 30s, 2m, 1h, 1d',
     parse: (raw) => parseDuration(raw)
   },
+  protectionThreshold: {
+    rule: 'must be a number from 0 (never) up to, not including, 1, such as 0.5',
+    parse: (raw) => /^(0|0?\.\d+)$/.test(raw) ? Number(raw) : undefined
+  },
+  protectionMaxDuration: {
+    rule: 'must be a positive duration up to 1d such as 30s, 15m, 1h',
+    parse: (raw) => {
+      const ms = parseDuration(raw)
+      return ms === undefined || ms <= 0 || ms > LONGEST ? undefined : ms
+    }
+  },
   store: {
     rule: 'must be memory or a redis:// or rediss:// URL',
     parse: (raw) => {
@@ -320,6 +331,8 @@ export function parseConfig (argv: string[], env: Env): Config {
       tlsKey: read('tlsKey'),
       heartbeatTimeout: read('heartbeatTimeout'),
       evictAfter: read('evictAfter'),
+      protectionThreshold: read('protectionThreshold'),
+      protectionMaxDuration: read('protectionMaxDuration'),
       store: read('store'),
       storePrefix: read('storePrefix'),
       requestTimeout: read('requestTimeout'),

@@ -160,6 +160,8 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       auth: await registryAuth(app, options),
       heartbeatTimeout: options.heartbeatTimeout,
       evictAfter: options.evictAfter,
+      protectionThreshold: options.protectionThreshold,
+      protectionMaxDuration: options.protectionMaxDuration,
       now: options.now,
       ...(store === undefined ? {} : { store })
     })

@@ -22,6 +22,10 @@ export interface ServerSettings {
   heartbeatTimeout: number
   /** Milliseconds an instance may stay DOWN for a missed heartbeat before it is removed; 0 never. */
   evictAfter: number
+  /** The share (0 up to 1) of instances timing out together that turns mass-expiry protection on; 0 never. */
+  protectionThreshold: number
+  /** Milliseconds protection may stay on before evictions resume. */
+  protectionMaxDuration: number
   /** `memory`, or a `redis://` / `rediss://` URL. */
   store: string
   /** Prepended to every Redis key, so several registries can share one Redis. */
@@ -145,6 +149,20 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     placeholder: '<duration>',
     fallback: '24h',
     help: 'remove an instance DOWN this long for a missed heartbeat; 0 never'
+  },
+  protectionThreshold: {
+    env: 'LUNA_PROTECTION_THRESHOLD',
+    flag: 'protection-threshold',
+    placeholder: '<share>',
+    fallback: '0.5',
+    help: 'evict nothing while more than this share of instances timed out together (at least 5); 0 never'
+  },
+  protectionMaxDuration: {
+    env: 'LUNA_PROTECTION_MAX_DURATION',
+    flag: 'protection-max-duration',
+    placeholder: '<duration>',
+    fallback: '15m',
+    help: 'longest that protection stays on before evictions resume'
   },
   store: {
     env: 'LUNA_STORE',

@@ -48,6 +48,8 @@ t.test('defaults', async (t) => {
     password: '',
     heartbeatTimeout: 30_000,
     evictAfter: 86_400_000,
+    protectionThreshold: 0.5,
+    protectionMaxDuration: 900_000,
     store: 'memory',
     storePrefix: 'luna:',
     requestTimeout: 30_000,
@@ -57,6 +59,20 @@ t.test('defaults', async (t) => {
     ...GATEWAY_DEFAULTS,
     ...RENDER_DEFAULTS
   })
+})
+
+t.test('protection settings: a share below 1, and a duration', async (t) => {
+  t.equal(settings([], { LUNA_PROTECTION_THRESHOLD: '0.75' }).protectionThreshold, 0.75)
+  t.equal(settings(['--protection-threshold', '0'], { LUNA_PROTECTION_THRESHOLD: '0.75' }).protectionThreshold, 0, 'the flag wins; 0 never')
+  t.equal(settings(['--protection-threshold=.3']).protectionThreshold, 0.3)
+  t.equal(settings([], { LUNA_PROTECTION_MAX_DURATION: '1h' }).protectionMaxDuration, 3_600_000)
+  t.equal(settings(['--protection-max-duration', '90s']).protectionMaxDuration, 90_000)
+  for (const bad of ['1', '1.0', '-0.5', 'half', '', '50%']) {
+    t.match(failure([`--protection-threshold=${bad}`]).message, /^LUNA_PROTECTION_THRESHOLD \(--protection-threshold\) must be a number from 0 \(never\) up to, not including, 1, such as 0\.5, got /, bad)
+  }
+  for (const bad of ['0', 'abc', '2d']) {
+    t.match(failure([], { LUNA_PROTECTION_MAX_DURATION: bad }).message, /^LUNA_PROTECTION_MAX_DURATION \(--protection-max-duration\) must be a positive duration up to 1d such as 30s, 15m, 1h, got /, bad)
+  }
 })
 
 t.test('store settings: memory or a Redis URL, never echoing its password', async (t) => {
@@ -89,6 +105,8 @@ t.test('environment variables', async (t) => {
     password: PASSWORD,
     heartbeatTimeout: 120_000,
     evictAfter: 0,
+    protectionThreshold: 0.5,
+    protectionMaxDuration: 900_000,
     store: 'memory',
     storePrefix: 'luna:',
     requestTimeout: 5000,
@@ -131,6 +149,8 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     password: PASSWORD,
     heartbeatTimeout: 500,
     evictAfter: 120_000,
+    protectionThreshold: 0.5,
+    protectionMaxDuration: 900_000,
     store: 'memory',
     storePrefix: 'luna:',
     requestTimeout: 500,

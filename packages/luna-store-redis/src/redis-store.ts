@@ -1,15 +1,21 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import {
   StoreUnavailableError,
+  type GuardStore,
   type HeartbeatResult,
   type InstanceRecord,
   type InstanceUpdate,
   type ListFilter,
+  type Maintenance,
+  type ProtectionState,
+  type ProtectionSwap,
+  type RecentTimeout,
   type RegisterResult,
   type SharedEvent,
   type SharedStore
 } from 'luna-registry'
 import { closeConnection, openConnection, OutageWatch, type StoreLogger } from './connection.js'
+import { RedisGuards } from './guards.js'
 import { HeartbeatBatcher } from './heartbeat-batcher.js'
 import { Keys } from './keys.js'
 import { FIELD_NAMES, infoJson, recordOf, toRecord, toRecords, type Fields } from './records.js'
@@ -50,12 +56,13 @@ const BATCH = 1000
  * As luna-registry's store rule has it, what the store is given is deeply frozen and it may keep
  * it: the record a registration hands back is the one it was given.
  */
-export class RedisStore implements SharedStore {
+export class RedisStore implements SharedStore, GuardStore {
   readonly keyPrefix: string
   readonly #keys: Keys
   readonly #redis: Redis & Scripts
   readonly #outages: OutageWatch
   readonly #heartbeats: HeartbeatBatcher
+  readonly #guards: RedisGuards
   readonly #log: StoreLogger | undefined
   readonly #checkInterval: number
   #subscription: Subscription | undefined
@@ -73,6 +80,7 @@ export class RedisStore implements SharedStore {
     this.#redis = openConnection(options.url ?? 'redis://127.0.0.1:6379', options.commandTimeout ?? 1000, options.redis)
     this.#outages.watch(this.#redis)
     this.#heartbeats = new HeartbeatBatcher((updates) => this.#sendHeartbeats(updates))
+    this.#guards = new RedisGuards(this.#redis, this.#outages, this.keyPrefix)
   }
 
   /** Resolves once the first connection is ready, or rejects after `timeout` ms. */
@@ -140,6 +148,34 @@ export class RedisStore implements SharedStore {
     const keys = this.#keys
     return await this.#batches(() => this.#redis.lunaEvict(
       keys.timedOut, keys.live, keys.ids, before, BATCH, keys.instancePrefix, keys.servicePrefix))
+  }
+
+  async markSwept (at: number): Promise<number | undefined> {
+    return await this.#guards.markSwept(at)
+  }
+
+  async noteTimeouts (timeouts: readonly RecentTimeout[], keepAfter: number): Promise<RecentTimeout[]> {
+    return await this.#guards.noteTimeouts(timeouts, keepAfter)
+  }
+
+  async readProtection (): Promise<ProtectionState> {
+    return await this.#guards.readProtection()
+  }
+
+  async swapProtection (expected: number, next: ProtectionState): Promise<ProtectionSwap> {
+    return await this.#guards.swapProtection(expected, next)
+  }
+
+  async setMaintenance (instanceId: string, maintenance: Maintenance): Promise<void> {
+    await this.#guards.setMaintenance(instanceId, maintenance)
+  }
+
+  async clearMaintenance (instanceId: string): Promise<boolean> {
+    return await this.#guards.clearMaintenance(instanceId)
+  }
+
+  async listMaintenance (): Promise<Array<[string, Maintenance]>> {
+    return await this.#guards.listMaintenance()
   }
 
   async publish (message: SharedEvent): Promise<void> {

@@ -4,8 +4,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { RegistryEvent } from '../events.js'
 import { drained, PIECE_SIZE } from '../json-stream.js'
 import { nextTurn } from '../turns.js'
-import type { LunaRegistry } from '../registry.js'
+import type { LunaRegistry, ServiceListing } from '../registry.js'
 import { serviceListJson } from '../view-json.js'
+import { matchesMetadata, metadataFilterOf, type MetadataFilter } from '../metadata-filter.js'
 import { EventsQuerySchema, type InstanceView } from '../schemas.js'
 
 export interface EventRoutesOptions {
@@ -38,12 +39,25 @@ const STREAM_HEADERS = {
 interface Subscriber {
   res: ServerResponse
   service: string | undefined
+  /** Only the changes of instances whose metadata has all these entries. */
+  metadata: MetadataFilter | undefined
   /** The frames of the events that arrived while the snapshot was written; `undefined` once it is. */
   queued: string[] | undefined
   /** Their bytes: they count against `maxBuffer` as unread bytes do. */
   queuedBytes: number
   /** Set when a resync came while the first snapshot was read: that one may be out of date. */
   stale?: boolean
+}
+
+/**
+ * Whether a subscriber wants `event`: every protection event; of the others, those of its
+ * service, and of instances whose metadata matches its filter (a deregistration carries no
+ * metadata, and is sent to all of them).
+ */
+function wanted (subscriber: Subscriber, event: RegistryEvent): boolean {
+  if (event.type === 'protection') return true
+  if (subscriber.service !== undefined && subscriber.service !== event.service) return false
+  return event.type === 'deregistered' || matchesMetadata(event.instance.metadata, subscriber.metadata)
 }
 
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, writeView, keepAlive, maxBuffer, snapshotTimeout }) => {
@@ -68,7 +82,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   const onEvent = (event: RegistryEvent): void => {
     let chunk: string | undefined
     for (const subscriber of subscribers) {
-      if (subscriber.service !== undefined && subscriber.service !== event.service) continue
+      if (!wanted(subscriber, event)) continue
       chunk ??= frame(event.type, event.id, event)
       if (subscriber.queued === undefined) {
         send(subscriber, chunk)
@@ -178,7 +192,17 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     }
     const head = `id: ${snapshotId}\nevent: snapshot\ndata: `
     await Promise.all(live.filter((subscriber) => subscribers.has(subscriber)).map(async (subscriber) => {
-      const items = subscriber.service === undefined ? services : services.filter((view) => view.name === subscriber.service)
+      let items: Iterable<ServiceListing> = subscriber.service === undefined ? services : services.filter((view) => view.name === subscriber.service)
+      if (subscriber.metadata !== undefined) {
+        // A filter by metadata changes the services' figures: read for that subscriber alone.
+        try {
+          items = (await registry.servicePage({ service: subscriber.service, metadata: subscriber.metadata }, {})).items
+        } catch {
+          subscriber.res.end()
+          leave(subscriber)
+          return
+        }
+      }
       await writeSnapshot(subscriber, head, serviceListJson(items, writeView, PIECE_SIZE))
     }))
   }
@@ -186,6 +210,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
 
   app.get('/events', { schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
     const { service } = request.query
+    const metadata = metadataFilterOf(request.query)
     const res = reply.raw
     // The headers of a stream, and no stream: nobody would read it.
     if (request.method === 'HEAD') {
@@ -195,13 +220,13 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       return
     }
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
-    const subscriber: Subscriber = { res, service, queued: [], queuedBytes: 0 }
+    const subscriber: Subscriber = { res, service, metadata, queued: [], queuedBytes: 0 }
     join(subscriber)
     const snapshotId = registry.lastEventId
     let services
     try {
       await nextTurn()
-      services = await registry.servicePage({ service }, {})
+      services = await registry.servicePage({ service, metadata }, {})
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.
       leave(subscriber)

@@ -10,6 +10,7 @@ import { instanceListJson } from '../view-json.js'
 import { PIECE_SIZE } from '../json-stream.js'
 import { nextTurn } from '../turns.js'
 import { sendList } from './lists.js'
+import { metadataFilterOf } from '../metadata-filter.js'
 import type { LunaRegistry } from '../registry.js'
 import {
   type InstanceParams,
@@ -114,7 +115,8 @@ export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry, wr
     const { service, status, limit, after } = request.query
     // Reading and sorting a large registry takes a turn of its own.
     await nextTurn()
-    const page = await registry.instancePage({ service, status }, { after, limit })
+    const metadata = metadataFilterOf(request.query)
+    const page = await registry.instancePage({ service, status, metadata }, { after, limit })
     return await sendList(request, reply, page.next, instanceListJson(page.items, writeView, PIECE_SIZE))
   })
 }

@@ -21,6 +21,7 @@ import {
   type ServiceView
 } from '../schemas.js'
 import { wildcardNamed } from '../validation.js'
+import { metadataFilterOf, type MetadataFilter } from '../metadata-filter.js'
 
 export interface ServiceRoutesOptions {
   registry: LunaRegistry
@@ -55,11 +56,16 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     }
     // Reading and grouping a large registry takes a turn of its own.
     await nextTurn()
-    const page = await registry.servicePage({ status }, { after, limit })
+    const page = await registry.servicePage({ status, metadata: metadataFilterOf(query) }, { after, limit })
     await sendList(request, reply, page.next, serviceListJson(page.items, writeView, PIECE_SIZE))
   }
 
-  const one = async (request: FastifyRequest, reply: FastifyReply, name: string): Promise<ServiceView | undefined> => {
+  const one = async (request: FastifyRequest, reply: FastifyReply, name: string, metadata: MetadataFilter | undefined): Promise<ServiceView | undefined> => {
+    if (metadata !== undefined) {
+      const service = await registry.getService(name, metadata)
+      if (service === undefined) throw new ServiceNotFoundError(name)
+      return service
+    }
     const service = await registry.getService(name)
     if (!wantsPanel(request, reply)) {
       if (service === undefined) throw new ServiceNotFoundError(name)
@@ -90,7 +96,8 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
     // The original Luna's address for the list: JSON whatever the Accept header. A service
     // named `json` is still read at `/services/json/pick`, and in the list.
     if (path === 'json') return await list(request, reply, request.query, false)
-    if (path.endsWith('/pick')) return await registry.pick(path.slice(0, -'/pick'.length))
-    return await one(request, reply, path)
+    const metadata = metadataFilterOf(request.query)
+    if (path.endsWith('/pick')) return await registry.pick(path.slice(0, -'/pick'.length), metadata)
+    return await one(request, reply, path, metadata)
   })
 }

@@ -1,11 +1,17 @@
 import type {
+  GuardStore,
   HeartbeatResult,
   InstanceRecord,
   InstanceUpdate,
   ListFilter,
+  Maintenance,
+  ProtectionState,
+  ProtectionSwap,
+  RecentTimeout,
   RegisterResult,
   RegistryStore
 } from '../store.js'
+import { MemoryGuards } from './memory-guards.js'
 
 /** A string of its own with the same characters, holding on to nothing else. */
 function fresh (text: string): string {
@@ -90,7 +96,7 @@ class TimeQueue {
  * heartbeat deadline. Every method completes synchronously, so each write is atomic with
  * respect to every other.
  */
-export class MemoryStore implements RegistryStore {
+export class MemoryStore implements RegistryStore, GuardStore {
   readonly #instances = new Map<string, Readonly<InstanceRecord>>()
   /** The ids of each service's instances: a heartbeat changes a record, never who belongs where. */
   readonly #byService = new Map<string, Set<string>>()
@@ -100,6 +106,7 @@ export class MemoryStore implements RegistryStore {
   readonly #claimed = new Set<string>()
   /** The claims, by time: the candidates for eviction. */
   readonly #timedOut = new TimeQueue()
+  readonly #guards = new MemoryGuards()
 
   async register (record: InstanceRecord): Promise<RegisterResult> {
     const previous = this.#instances.get(record.instanceId)
@@ -163,6 +170,34 @@ export class MemoryStore implements RegistryStore {
       evicted.push(record)
     })
     return evicted
+  }
+
+  async markSwept (at: number): Promise<number | undefined> {
+    return await this.#guards.markSwept(at)
+  }
+
+  async noteTimeouts (timeouts: readonly RecentTimeout[], keepAfter: number): Promise<RecentTimeout[]> {
+    return await this.#guards.noteTimeouts(timeouts, keepAfter)
+  }
+
+  async readProtection (): Promise<ProtectionState> {
+    return await this.#guards.readProtection()
+  }
+
+  async swapProtection (expected: number, next: ProtectionState): Promise<ProtectionSwap> {
+    return await this.#guards.swapProtection(expected, next)
+  }
+
+  async setMaintenance (instanceId: string, maintenance: Maintenance): Promise<void> {
+    await this.#guards.setMaintenance(instanceId, maintenance)
+  }
+
+  async clearMaintenance (instanceId: string): Promise<boolean> {
+    return await this.#guards.clearMaintenance(instanceId)
+  }
+
+  async listMaintenance (): Promise<Array<[string, Maintenance]>> {
+    return await this.#guards.listMaintenance()
   }
 
   /** Nothing to release: the data lives and dies with the process, so hooks that deregister while the app closes still work. */

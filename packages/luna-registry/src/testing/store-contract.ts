@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { InstanceRecord, RegistryStore } from '../store.js'
+import type { GuardStore, InstanceRecord, RecentTimeout, RegistryStore } from '../store.js'
 
 /**
  * Declares one case of the contract. tap: `(name, fn) => t.test(name, async (t) => { await fn(); t.pass(name) })`;
@@ -328,5 +328,70 @@ export function storeContract ({ create, test }: StoreContractOptions): void {
     assert.deepEqual(ids(await store.claimTimedOut(t0)), ['svc:b:1'])
     await store.remove('svc:b:1')
     assert.deepEqual(await store.evictTimedOut(t0), [])
+  })
+}
+
+/**
+ * What a store that keeps the registry's guards (`GuardStore`) must do besides, runnable
+ * unchanged against any implementation: `guardContract({ create: () => new MyStore(), test })`.
+ */
+export function guardContract ({ create, test }: { create: () => (RegistryStore & GuardStore) | Promise<RegistryStore & GuardStore>, test: DeclareCase }): void {
+  const check = (name: string, body: (store: RegistryStore & GuardStore) => Promise<void>): void => {
+    test(name, async () => {
+      const store = await create()
+      try {
+        await body(store)
+      } finally {
+        await store.close()
+      }
+    })
+  }
+
+  check('the sweep mark says when deadlines were last looked at, and only moves forward', async (store) => {
+    const t0 = 1_700_000_000_000
+    assert.equal(await store.markSwept(t0), undefined, 'never before')
+    assert.equal(await store.markSwept(t0 + 250), t0)
+    assert.equal(await store.markSwept(t0 + 100), t0 + 250, 'a slower process\'s older mark…')
+    assert.equal(await store.markSwept(t0 + 500), t0 + 250, '…does not move it back')
+  })
+
+  check('recent timeouts are kept after keepAfter, each id once at its latest time', async (store) => {
+    const t0 = 1_700_000_000_000
+    const sorted = (timeouts: RecentTimeout[]): RecentTimeout[] => timeouts.slice().sort((a, b) => a.instanceId < b.instanceId ? -1 : 1)
+    assert.deepEqual(await store.noteTimeouts([], -Infinity), [])
+    assert.deepEqual(sorted(await store.noteTimeouts([{ instanceId: 'svc:a:1', at: t0 }, { instanceId: 'svc:b:1', at: t0 + 10 }], -Infinity)),
+      [{ instanceId: 'svc:a:1', at: t0 }, { instanceId: 'svc:b:1', at: t0 + 10 }])
+    assert.deepEqual(sorted(await store.noteTimeouts([{ instanceId: 'svc:a:1', at: t0 + 20 }, { instanceId: 'svc:b:1', at: t0 + 5 }], t0)),
+      [{ instanceId: 'svc:a:1', at: t0 + 20 }, { instanceId: 'svc:b:1', at: t0 + 10 }], 'the latest time of each')
+    assert.deepEqual(sorted(await store.noteTimeouts([], t0 + 10)), [{ instanceId: 'svc:a:1', at: t0 + 20 }], 'at or before keepAfter: forgotten')
+  })
+
+  check('the protection state changes only from the version read, every field kept', async (store) => {
+    assert.deepEqual(await store.readProtection(), { active: false, version: 0 })
+    const on = { active: true, version: 1, since: 1_700_000_000_000, reason: '6 of 10 instances (60%) ‘quoted’', timedOut: 6, of: 10, endedAt: 1_600_000_000_000 }
+    assert.deepEqual(await store.swapProtection(0, on), { swapped: true, state: on })
+    assert.deepEqual(await store.readProtection(), on)
+    assert.deepEqual(await store.swapProtection(0, { active: false, version: 1 }), { swapped: false, state: on }, 'another process changed it first')
+    const off = { active: false, version: 2, endedAt: 1_700_000_001_000 }
+    assert.deepEqual(await store.swapProtection(1, off), { swapped: true, state: off })
+    const racing = await Promise.all(Array.from({ length: 10 }, (_, i) => store.swapProtection(2, { active: true, version: 3, since: i })))
+    assert.equal(racing.filter((result) => result.swapped).length, 1, 'one of many wins')
+  })
+
+  check('maintenance holds are kept apart from the instances: through registration, heartbeat and removal', async (store) => {
+    const record = sampleRecord()
+    await store.register(record)
+    await store.setMaintenance(record.instanceId, { reason: 'disk swap', since: 1 })
+    await store.setMaintenance('billing:h:1', { reason: 'not registered', since: 2 })
+    await store.heartbeat(withoutRegisteredAt({ ...record, lastHeartbeat: record.lastHeartbeat + 1 }))
+    await store.register({ ...record, version: '2' })
+    await store.remove(record.instanceId)
+    const held = (await store.listMaintenance()).sort(([a], [b]) => a < b ? -1 : 1)
+    assert.deepEqual(held, [['billing:h:1', { reason: 'not registered', since: 2 }], [record.instanceId, { reason: 'disk swap', since: 1 }]])
+    await store.setMaintenance(record.instanceId, { reason: 'kernel', since: 1 })
+    assert.deepEqual((await store.listMaintenance()).find(([id]) => id === record.instanceId), [record.instanceId, { reason: 'kernel', since: 1 }], 'replaced')
+    assert.equal(await store.clearMaintenance(record.instanceId), true)
+    assert.equal(await store.clearMaintenance(record.instanceId), false)
+    assert.deepEqual(await store.listMaintenance(), [['billing:h:1', { reason: 'not registered', since: 2 }]])
   })
 }
