@@ -102,7 +102,7 @@ function normaliseSource (options: LunaGatewayOptions): LunaGatewaySettings['sou
   const { registry, registryUrl } = options
   if (registry !== undefined && registryUrl !== undefined) fail('registryUrl', 'cannot be given with registry: the gateway follows one or the other')
   if (registry !== undefined) {
-    if (registry === null || typeof registry !== 'object' || typeof registry.statusOf !== 'function' || typeof registry.store?.list !== 'function') {
+    if (registry === null || typeof registry !== 'object' || typeof registry.routable !== 'function') {
       fail('registry', `must be a LunaRegistry (fastify.lunaRegistry), got ${describe(registry)}`)
     }
     return { registry }

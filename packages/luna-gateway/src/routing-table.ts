@@ -23,10 +23,6 @@ export interface RoutingTable {
   close: () => void
 }
 
-function byId (a: Routable, b: Routable): number {
-  return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0
-}
-
 /**
  * The registry in this process, read on every request: the status is computed from the last
  * heartbeat there and then, so an instance past its deadline gets no traffic even before the
@@ -42,18 +38,8 @@ export class RegistryTable implements RoutingTable {
   }
 
   async routable (service: string, metadata?: MetadataFilter): Promise<Routable[] | undefined> {
-    const registry = this.#registry
-    const records = await registry.store.list({ service })
-    if (records.length === 0) return undefined
-    const now = registry.now()
-    const routable: Routable[] = []
-    for (const record of records) {
-      const weight = record.balancerOptions.weight
-      if (weight > 0 && registry.statusOf(record, now) === 'OK' && matchesMetadata(record.metadata, metadata)) {
-        routable.push({ instanceId: record.instanceId, url: record.url, weight, metadata: record.metadata })
-      }
-    }
-    return routable.length > 1 ? routable.sort(byId) : routable
+    const records = await this.#registry.routable(service, metadata)
+    return records?.map((record) => ({ instanceId: record.instanceId, url: record.url, weight: record.balancerOptions.weight, metadata: record.metadata }))
   }
 
   close (): void {}

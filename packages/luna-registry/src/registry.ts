@@ -199,18 +199,34 @@ export class LunaRegistry extends RegistryEvents {
    */
   async pick (name: string, metadata?: MetadataFilter): Promise<InstanceView> {
     const now = this.now()
-    const records = await this.store.list({ service: name })
-    if (records.length === 0) {
+    const candidates = await this.#routable(name, metadata, now)
+    if (candidates === undefined) {
       this.#balancer.forget(name)
       throw new ServiceNotFoundError(name)
     }
-    const candidates = withMetadata(records, metadata).slice().sort(byId)
-      .filter((record) => record.balancerOptions.weight > 0 && this.statusOf(record, now) === 'OK')
     if (candidates.length === 0) throw new NoInstanceAvailableError(name)
     // Picks among a part of the instances share the service's rotation: a rotation per filter
     // would keep state for every filter any caller ever sent.
     const best = this.#balancer.pick(name, candidates.map((record) => ({ instanceId: record.instanceId, weight: record.balancerOptions.weight, record })))!.record
     return this.view(best, now)
+  }
+
+  /**
+   * The instances of `name` that may get traffic now, sorted by id: `OK` (so not in
+   * maintenance), with a weight above 0, and with all of `metadata`'s entries if given. What
+   * `pick` chooses among, and what a proxy in front of the services routes to. `undefined` when
+   * the service has no instance at all.
+   */
+  async routable (name: string, metadata?: MetadataFilter): Promise<Array<Readonly<InstanceRecord>> | undefined> {
+    return await this.#routable(name, metadata, this.now())
+  }
+
+  async #routable (name: string, metadata: MetadataFilter | undefined, now: number): Promise<Array<Readonly<InstanceRecord>> | undefined> {
+    const records = await this.store.list({ service: name })
+    if (records.length === 0) return undefined
+    return withMetadata(records, metadata)
+      .filter((record) => record.balancerOptions.weight > 0 && this.statusOf(record, now) === 'OK')
+      .sort(byId)
   }
 
   /**

@@ -30,6 +30,23 @@ t.test('weight 0 and instances that are not OK are never picked', async (t) => {
   for (let i = 0; i < 20; i++) t.equal((await pick(app, 'orders')).body['instanceId'], 'orders:ok:1')
 })
 
+t.test('in process, routable() lists what pick chooses among, sorted by id; undefined for an unknown service', async (t) => {
+  const clock = manualClock()
+  const app = await build(t, { now: clock.now })
+  await register(app, 'orders:stale:1')
+  clock.advance(30_000)
+  await register(app, 'orders:drained:1', { balancerOptions: { weight: 0 } })
+  await register(app, 'orders:down:1', { status: 'DOWN' })
+  await register(app, 'orders:z:1', { metadata: { zone: 'eu-2' } })
+  await register(app, 'orders:a:1', { metadata: { zone: 'eu-1' } })
+  const ids = async (metadata?: Array<[string, string]>): Promise<string[] | undefined> =>
+    (await app.lunaRegistry.routable('orders', metadata))?.map((record) => record.instanceId)
+  t.same(await ids(), ['orders:a:1', 'orders:z:1'])
+  t.same(await ids([['zone', 'eu-2']]), ['orders:z:1'])
+  t.same(await ids([['zone', 'us-1']]), [])
+  t.equal(await app.lunaRegistry.routable('billing'), undefined)
+})
+
 t.test('a lone OK instance of weight 0 is not picked: 503, in process too', async (t) => {
   const app = await build(t)
   await register(app, 'orders:drained:1', { balancerOptions: { weight: 0 } })
