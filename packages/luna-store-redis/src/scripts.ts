@@ -1,12 +1,14 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { Fields } from './records.js'
 
-// Lua, so that every write is one atomic round trip. An instance is a hash at `{prefix}i:{id}`
-// with its info as JSON beside the fields the scripts need (status, times, name). Indexes: the
-// set of all ids, a set per service, and two sorted sets scored by last heartbeat: `live` (not
-// yet announced as timed out) and `timedout` (announced, waiting for a heartbeat or eviction).
-// Service sets are named from the stored name, so they are built from a prefix in ARGV: this
-// store targets a single Redis, not a cluster.
+// Lua, so that every write is one atomic round trip. An instance is a hash with its info as JSON
+// beside the fields the scripts need (status, times, name). It lives in one of the buckets of
+// keys.ts, beside the bucket's indexes: the set of its ids, a set per service, and two sorted sets
+// scored by last heartbeat: `live` (not yet announced as timed out) and `timedout` (announced,
+// waiting for a heartbeat or eviction). Every script is given every key it touches, all of one
+// bucket, so that on a Redis Cluster each runs on the one master that holds the bucket's slot.
+// Finding what a claim or an eviction touches is a read made just before, which the script
+// checks again, atomically, before it moves anything.
 
 /**
  * KEYS: instance, ids, service set, live, timedout.
@@ -63,65 +65,71 @@ end
 return out
 `
 
-/** KEYS: instance, ids, live, timedout. ARGV: id, service set prefix. Returns 1 if removed. */
+/** KEYS: instance, ids, service set, live, timedout. ARGV: id. Returns 1 if removed. */
 export const REMOVE = `
-local name = redis.call('HGET', KEYS[1], 'name')
-if not name then return 0 end
-redis.call('DEL', KEYS[1])
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('SREM', ARGV[2] .. name, ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 return 1
 `
 
-/** KEYS: an id set. ARGV: instance key prefix. Returns id, fields… for every member. */
-export const LIST = `
+/** KEYS: instance hashes. Returns the fields of each, in order (a vanished one's are nil). */
+export const READ = `
 local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HMGET', ARGV[1] .. id, 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+for i = 1, #KEYS do
+  out[i] = redis.call('HMGET', KEYS[i], 'json', 'registeredAt', 'lastHeartbeat', 'rds')
 end
 return out
 `
 
 /**
- * KEYS: live, timedout. ARGV: before, limit, instance key prefix.
- * Moves up to `limit` ids scored at or before `before` from live to timedout; returns them with
+ * KEYS: live, timedout, then the instance hash of each id. ARGV: before, then the ids, read
+ * from live by the caller a moment ago.
+ * Moves each id still scored at or before `before` from live to timedout; returns them with
  * their fields. Atomic, so each is handed to exactly one caller.
  */
 export const CLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local before = tonumber(ARGV[1])
 local out = {}
-for i = 1, #ids, 2 do
-  local id = ids[i]
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZADD', KEYS[2], ids[i + 1], id)
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HMGET', ARGV[3] .. id, 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+for i = 3, #KEYS do
+  local id = ARGV[i - 1]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= before then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', KEYS[2], score, id)
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('HMGET', KEYS[i], 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+  end
 end
 return out
 `
 
 /**
- * KEYS: timedout, live, ids. ARGV: before, limit, instance key prefix, service set prefix.
- * Removes up to `limit` instances announced as timed out and scored at or before `before`;
+ * KEYS: timedout, live, ids, then two per id: its instance hash and its service set.
+ * ARGV: before, then the ids, read from timedout by the caller a moment ago.
+ * Removes each instance still announced as timed out and scored at or before `before`;
  * returns them with their fields.
  */
 export const EVICT = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local before = tonumber(ARGV[1])
 local out = {}
-for _, id in ipairs(ids) do
-  local key = ARGV[3] .. id
-  local fields = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'name')
-  redis.call('ZREM', KEYS[1], id)
-  if fields[1] then
-    redis.call('DEL', key)
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('SREM', KEYS[3], id)
-    redis.call('SREM', ARGV[4] .. fields[5], id)
-    out[#out + 1] = id
-    out[#out + 1] = { fields[1], fields[2], fields[3], fields[4] }
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= before then
+    local key = KEYS[2 * i]
+    local fields = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+    redis.call('ZREM', KEYS[1], id)
+    if fields[1] then
+      redis.call('DEL', key)
+      redis.call('ZREM', KEYS[2], id)
+      redis.call('SREM', KEYS[3], id)
+      redis.call('SREM', KEYS[2 * i + 1], id)
+      out[#out + 1] = id
+      out[#out + 1] = fields
+    end
   end
 end
 return out
@@ -147,21 +155,22 @@ export interface Scripts {
   lunaRegister: (...args: Array<string | number>) => Promise<[Fields | null, number]>
   lunaHeartbeats: (...args: Array<string | number>) => Promise<Array<HeartbeatReply | null>>
   lunaRemove: (...args: Array<string | number>) => Promise<number>
-  lunaList: (...args: Array<string | number>) => Promise<Array<string | Fields>>
+  lunaRead: (...args: Array<string | number>) => Promise<Fields[]>
   lunaClaim: (...args: Array<string | number>) => Promise<Array<string | Fields>>
   lunaEvict: (...args: Array<string | number>) => Promise<Array<string | Fields>>
   lunaMarker: (...args: Array<string | number>) => Promise<string>
 }
 
 /** `redis`, with the scripts defined on it as commands. */
-export function defineScripts (redis: Redis): Redis & Scripts {
+export function defineScripts<R extends Redis | Cluster> (redis: R): R & Scripts {
   redis.defineCommand('lunaRegister', { numberOfKeys: 5, lua: REGISTER })
   // The number of keys comes first in each call: one per heartbeat of the batch, and two more.
   redis.defineCommand('lunaHeartbeats', { lua: HEARTBEATS })
-  redis.defineCommand('lunaRemove', { numberOfKeys: 4, lua: REMOVE })
-  redis.defineCommand('lunaList', { numberOfKeys: 1, lua: LIST })
-  redis.defineCommand('lunaClaim', { numberOfKeys: 2, lua: CLAIM })
-  redis.defineCommand('lunaEvict', { numberOfKeys: 3, lua: EVICT })
+  redis.defineCommand('lunaRemove', { numberOfKeys: 5, lua: REMOVE })
+  // As for heartbeats, the number of keys comes first in each call of these.
+  redis.defineCommand('lunaRead', { lua: READ })
+  redis.defineCommand('lunaClaim', { lua: CLAIM })
+  redis.defineCommand('lunaEvict', { lua: EVICT })
   redis.defineCommand('lunaMarker', { numberOfKeys: 1, lua: MARKER })
-  return redis as Redis & Scripts
+  return redis as R & Scripts
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import type { SharedEvent } from 'luna-registry'
-import { closeConnection, type OutageWatch, type StoreLogger } from './connection.js'
+import { closeConnection, type Client, type OutageWatch, type StoreLogger } from './connection.js'
 import type { Keys } from './keys.js'
 import type { Scripts } from './scripts.js'
 
@@ -10,7 +9,7 @@ const FIRST_CONNECTION_WAIT = 2000
 
 export interface SubscriptionOptions {
   /** The store's own connection: the marker is read on it, and its reconnections looked at. */
-  redis: Redis & Scripts
+  redis: Client & Scripts
   keys: Keys
   checkInterval: number
   outages: OutageWatch
@@ -26,9 +25,9 @@ export interface SubscriptionOptions {
  * without them), which the marker key tells.
  */
 export class Subscription {
-  readonly #redis: Redis & Scripts
+  readonly #redis: Client & Scripts
   /** A connection in subscriber mode can do nothing else: it is one of its own. */
-  readonly #subscriber: Redis
+  readonly #subscriber: Client
   readonly #markerKey: string
   readonly #channel: string
   readonly #log: StoreLogger | undefined
