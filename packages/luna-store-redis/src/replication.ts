@@ -30,8 +30,8 @@ export class Replication {
     this.#client = client
     this.#settings = settings
     if (settings.replicas !== 'auto' || client instanceof Cluster) return
-    client.on('ready', () => { void this.look() })
-    this.#timer = setInterval(() => { void this.look() }, interval).unref()
+    client.on('ready', () => { this.look() })
+    this.#timer = setInterval(() => { this.look() }, interval).unref()
   }
 
   get timeout (): number {
