@@ -41,6 +41,9 @@ export function openConnection ({ url, commandTimeout, redis, cluster }: Connect
       redisOptions: common,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
+      // ioredis routes an auto-pipelined command by its first argument: for these scripts that
+      // is their number of keys, not a key.
+      autoPipeliningIgnoredCommands: ['lunaHeartbeats', 'lunaRead', 'lunaClaim', 'lunaEvict'],
       // Writes and the reads that follow them go to the masters: a replica may lag behind.
       scaleReads: 'master',
       clusterRetryStrategy: retryStrategy,
@@ -74,8 +77,10 @@ export function openConnection ({ url, commandTimeout, redis, cluster }: Connect
 
 /** Closes `connection` politely if it is up (what was sent is answered first), at once if not. */
 export async function closeConnection (connection: Client): Promise<void> {
-  if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect())
-  else connection.disconnect()
+  if (connection.status === 'ready') await connection.quit().catch(() => {})
+  // Also after QUIT: only a disconnection closes the connections a Sentinel client keeps to the
+  // sentinels to hear of failovers, which would otherwise reconnect for ever.
+  connection.disconnect()
 }
 
 /**
