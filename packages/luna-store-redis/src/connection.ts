@@ -40,10 +40,10 @@ export function openConnection ({ url, commandTimeout, redis, cluster }: Connect
       ...cluster,
       redisOptions: common,
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      // ioredis routes an auto-pipelined command by its first argument: for these scripts that
-      // is their number of keys, not a key.
-      autoPipeliningIgnoredCommands: ['lunaHeartbeats', 'lunaRead', 'lunaClaim', 'lunaEvict'],
+      // Not auto-pipelined: ioredis then follows a slot's MOVED and ASK redirections only when
+      // every command of a pipeline got the same one, and routes a script that takes its number
+      // of keys first by that number. Each command on its own is redirected, and retried, alone.
+      enableAutoPipelining: false,
       // Writes and the reads that follow them go to the masters: a replica may lag behind.
       scaleReads: 'master',
       clusterRetryStrategy: retryStrategy,
