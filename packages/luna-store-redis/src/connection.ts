@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, ReplyError, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { StoreUnavailableError } from 'luna-registry'
 import { defineScripts, type Scripts } from './scripts.js'
 import type { ParsedRedisUrl } from './url.js'
@@ -96,9 +96,17 @@ export class OutageWatch {
     this.#log = log
   }
 
-  /** Whether the last thing Redis did was fail: an outage not over yet. */
-  get down (): boolean {
-    return this.#down
+  /** When Redis last answered a command with an error, by `Date.now()`. */
+  #refusedAt = -Infinity
+
+  /**
+   * Whether the last thing Redis did was fail, or it answered a command with an error within the
+   * last `window` ms: a Redis that refuses some commands and serves others (a cluster node asked
+   * for slots it does not hold) is not one to send traffic to, and a success does not say the
+   * next command will not be refused. A connection that failed is mended by one that answers.
+   */
+  failedWithin (window: number): boolean {
+    return this.#down || Date.now() - this.#refusedAt < window
   }
 
   watch (connection: Client): void {
@@ -118,6 +126,7 @@ export class OutageWatch {
       result = await run()
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
+      if (error instanceof ReplyError) this.#refusedAt = Date.now()
       this.#outage(error)
       throw new StoreUnavailableError(message, { cause: error })
     }

@@ -151,11 +151,11 @@ export class RedisStore implements SharedStore {
   }
 
   /**
-   * Whether Redis can be reached right now and the last command did not fail; never once
-   * `close()` has been called.
+   * Whether Redis can be reached right now and has failed no command for `checkInterval` ms;
+   * never once `close()` has been called.
    */
   available (): boolean {
-    return this.#closed === undefined && this.#redis.status === 'ready' && !this.#outages.down
+    return this.#closed === undefined && this.#redis.status === 'ready' && !this.#outages.failedWithin(this.#checkInterval)
   }
 
   async register (record: InstanceRecord): Promise<RegisterResult> {

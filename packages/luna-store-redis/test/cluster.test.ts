@@ -139,3 +139,24 @@ if (cluster !== undefined) {
     t.equal(listed.length, ids.length, 'and every instance is still there')
   })
 }
+
+if (cluster !== undefined) {
+  t.test('a redis:// URL at one node of a cluster: every failure a 503, and the store says it is unavailable', async (t) => {
+    const app = Fastify()
+    const store = new RedisStore({ url: `redis://127.0.0.1:${cluster.nodes[0]!.port}`, keyPrefix: 'luna-cluster-single:' })
+    await app.register(lunaRegistry, { store })
+    app.addHook('onClose', async () => { await store.close() })
+    await app.ready()
+    await store.ready()
+    t.teardown(() => app.close())
+    // Some buckets are on the other masters: the node answers MOVED for them.
+    const answers = await Promise.all(Array.from({ length: 30 }, async (_, i) =>
+      (await app.inject({ method: 'POST', url: `${PREFIX}/instances/${idOf(i)}`, headers: AUTH, payload: bodyOf(idOf(i)) })).statusCode))
+    t.ok(answers.includes(503), 'the registrations on other masters answer 503')
+    t.same(answers.filter((status) => status !== 201 && status !== 503), [], 'and none 500')
+    const list = await app.inject({ method: 'GET', url: `${PREFIX}/services`, headers: AUTH })
+    t.equal(list.statusCode, 503, 'a list that cannot read every bucket is a 503, not a short list')
+    t.equal(list.json().code, 'FST_LUNA_STORE_UNAVAILABLE')
+    t.equal(store.available(), false, 'and health probes are told')
+  })
+}

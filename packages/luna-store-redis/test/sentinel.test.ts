@@ -74,3 +74,19 @@ if (sentinels !== undefined) {
     t.same(downs.map((event) => event.instanceId), [], 'no healthy instance announced DOWN')
   })
 }
+
+if (sentinels !== undefined) {
+  t.test('a redis:// URL at a sentinel: 503, never 500, and the store says it is unavailable', async (t) => {
+    const app = Fastify()
+    const store = new RedisStore({ url: `redis://127.0.0.1:${sentinels.sentinels[1]!.port}`, keyPrefix: 'luna-at-sentinel:' })
+    await app.register(lunaRegistry, { store })
+    app.addHook('onClose', async () => { await store.close() })
+    await app.ready()
+    await store.ready()
+    t.teardown(() => app.close())
+    const res = await app.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH, payload: bodyOf('orders:h:1') })
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().code, 'FST_LUNA_STORE_UNAVAILABLE')
+    t.equal(store.available(), false)
+  })
+}
