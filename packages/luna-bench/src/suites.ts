@@ -5,6 +5,7 @@ import { gateway } from './suites/gateway.js'
 import { heartbeats } from './suites/heartbeats.js'
 import { profile } from './suites/profile.js'
 import { redis } from './suites/redis.js'
+import { redisCluster } from './suites/redis-cluster.js'
 import { scale } from './suites/scale.js'
 import { slowReaders } from './suites/slow-readers.js'
 
@@ -15,6 +16,7 @@ import { slowReaders } from './suites/slow-readers.js'
 export const SUITES: readonly Suite[] = [
   heartbeats,
   redis,
+  redisCluster,
   scale,
   fanout,
   detection,
