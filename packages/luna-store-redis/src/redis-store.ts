@@ -110,6 +110,8 @@ export class RedisStore implements SharedStore {
   readonly #replication: Replication
   readonly #log: StoreLogger | undefined
   readonly #checkInterval: number
+  /** Whether Redis is a cluster: keys of different buckets may then not meet in one script. */
+  readonly #cluster: boolean
   #subscription: Subscription | undefined
   #closed: Promise<void> | undefined
 
@@ -129,6 +131,7 @@ export class RedisStore implements SharedStore {
       throw new TypeError(`luna-store-redis: waitReplicas must be 'auto' or a number of replicas, not ${String(wait.replicas)}`)
     }
     this.#outages = new OutageWatch(this.#log)
+    this.#cluster = url.target.mode === 'cluster'
     this.#redis = openConnection({ url, commandTimeout, redis: options.redis ?? {}, cluster: options.clusterOptions ?? {} })
     this.#outages.watch(this.#redis)
     this.#replication = new Replication(this.#redis, wait, this.#checkInterval)
@@ -300,21 +303,22 @@ export class RedisStore implements SharedStore {
   }
 
   async #sendHeartbeats (updates: readonly InstanceUpdate[]): Promise<Array<HeartbeatReply | null>> {
-    // One script call per bucket, each on its own slot; replies put back in the order asked.
-    const groups = new Map<Bucket, number[]>()
+    // One script call for the batch on one Redis; on a cluster, one per bucket, each on its slot.
+    const groups = new Map<Bucket | undefined, number[]>()
     updates.forEach((update, index) => {
-      const bucket = this.#keys.bucketOf(update.instanceId)
-      const group = groups.get(bucket)
-      if (group === undefined) groups.set(bucket, [index])
-      else group.push(index)
+      const group = this.#cluster ? this.#keys.bucketOf(update.instanceId) : undefined
+      const indexes = groups.get(group)
+      if (indexes === undefined) groups.set(group, [index])
+      else indexes.push(index)
     })
     const replies = new Array<HeartbeatReply | null>(updates.length)
-    await Promise.all([...groups].map(async ([bucket, indexes]) => {
-      const keys: string[] = [bucket.live, bucket.timedOut]
+    await Promise.all([...groups.values()].map(async (indexes) => {
+      const keys: string[] = []
       const args: Array<string | number> = []
       for (const index of indexes) {
         const update = updates[index]!
-        keys.push(bucket.instance(update.instanceId))
+        const bucket = this.#keys.bucketOf(update.instanceId)
+        keys.push(bucket.instance(update.instanceId), bucket.live, bucket.timedOut)
         args.push(update.instanceId, infoJson(update), update.status, update.lastHeartbeat, update.reportedDownSince ?? '')
       }
       const answered = await this.#outages.call(() => this.#redis.lunaHeartbeats(keys.length, ...keys, ...args))

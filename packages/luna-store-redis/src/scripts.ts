@@ -30,7 +30,8 @@ return { false, timedOut }
 
 /**
  * Heartbeats, several in one call, each as atomic as the whole.
- * KEYS: live, timedout, then the instance key of each heartbeat.
+ * KEYS: three per heartbeat: its instance, and the live and timedout sets of its bucket (on a
+ * cluster, the caller sends one bucket's heartbeats per call).
  * ARGV: five per heartbeat: id, json, status, lastHeartbeat, reportedDownSince or ''.
  * For each, in order: false when the instance does not exist (nothing happens), else the
  * previous fields, whether it had timed out, and the reportedDownSince it now has. Most
@@ -39,9 +40,9 @@ return { false, timedOut }
  */
 export const HEARTBEATS = `
 local out = {}
-for i = 3, #KEYS do
-  local key = KEYS[i]
-  local a = (i - 3) * 5
+for h = 1, #KEYS / 3 do
+  local key, live, timedOutSet = KEYS[3 * h - 2], KEYS[3 * h - 1], KEYS[3 * h]
+  local a = (h - 1) * 5
   local id, json, status, lastHeartbeat = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local previous = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
   if not previous[1] then
@@ -57,8 +58,8 @@ for i = 3, #KEYS do
       redis.call('HSET', key, 'json', json, 'status', status, 'lastHeartbeat', lastHeartbeat)
     end
     if rds ~= '' then redis.call('HSET', key, 'rds', rds) elseif previous[4] then redis.call('HDEL', key, 'rds') end
-    local timedOut = redis.call('ZREM', KEYS[2], id)
-    redis.call('ZADD', KEYS[1], lastHeartbeat, id)
+    local timedOut = redis.call('ZREM', timedOutSet, id)
+    redis.call('ZADD', live, lastHeartbeat, id)
     out[#out + 1] = { { info, previous[2], previous[3], previous[4] }, timedOut, rds }
   end
 end
