@@ -12,7 +12,7 @@ import {
 import { closeConnection, openConnection, OutageWatch, type Client, type StoreLogger } from './connection.js'
 import { HeartbeatBatcher } from './heartbeat-batcher.js'
 import { Keys, serviceOf, type Bucket } from './keys.js'
-import { FIELD_NAMES, infoJson, recordOf, toRecord, toRecords, type Fields } from './records.js'
+import { infoJson, recordOf, toRecord, toRecords, type Fields } from './records.js'
 import { Replication, type WaitSettings } from './replication.js'
 import type { HeartbeatReply, Scripts } from './scripts.js'
 import { Subscription } from './subscription.js'
@@ -165,7 +165,7 @@ export class RedisStore implements SharedStore {
     const bucket = this.#keys.bucketOf(record.instanceId)
     const [previous, timedOut] = await this.#confirmed(bucket, 'lunaRegister', [
       bucket.instance(record.instanceId), bucket.ids, bucket.service(record.name), bucket.live, bucket.timedOut,
-      record.instanceId, infoJson(record), record.name, record.status, record.registeredAt, record.lastHeartbeat,
+      record.instanceId, infoJson(record), record.status, record.registeredAt, record.lastHeartbeat,
       record.reportedDownSince ?? ''
     ]) as [Fields | null, number]
     return previous === null
@@ -193,8 +193,8 @@ export class RedisStore implements SharedStore {
 
   async get (instanceId: string): Promise<InstanceRecord | undefined> {
     const key = this.#keys.bucketOf(instanceId).instance(instanceId)
-    const fields = await this.#outages.call(() => this.#redis.hmget(key, ...FIELD_NAMES))
-    return fields[0] === null ? undefined : toRecord(fields as Fields)
+    const [fields] = await this.#outages.call(() => this.#redis.lunaRead(1, key))
+    return fields![0] === null ? undefined : toRecord(fields!)
   }
 
   async list (filter: ListFilter = {}): Promise<InstanceRecord[]> {

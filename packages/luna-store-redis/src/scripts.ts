@@ -2,7 +2,11 @@ import type { Cluster, Redis } from 'ioredis'
 import type { Fields } from './records.js'
 
 // Lua, so that every write is one atomic round trip. An instance is a hash with its info as JSON
-// beside the fields the scripts need (status, times, name). It lives in one of the buckets of
+// beside the fields the scripts need (status, times). The JSON is cut into pieces of at most
+// CHUNK bytes (`j1`, `j2`, …, their number in `jn`): with every value that short, and a few dozen
+// fields at most, Redis keeps the hash in its compact listpack encoding (hash-max-listpack-value
+// is 64 by default), where one long value would make it a hash table of about half as much again.
+// It lives in one of the buckets of
 // keys.ts, beside the bucket's indexes: the set of its ids, a set per service, and two sorted sets
 // scored by last heartbeat: `live` (not yet announced as timed out) and `timedout` (announced,
 // waiting for a heartbeat or eviction). Every script is given every key it touches, all of one
@@ -10,20 +14,52 @@ import type { Fields } from './records.js'
 // Finding what a claim or an eviction touches is a read made just before, which the script
 // checks again, atomically, before it moves anything.
 
+/** The bytes of JSON in one field of an instance's hash. */
+export const CHUNK = 64
+
+/**
+ * Lua helpers the scripts begin with: the JSON read back from its pieces, an instance's fields as
+ * the store reads them (json, registeredAt, lastHeartbeat, rds; all false when it does not
+ * exist), and the JSON written in pieces, dropping the pieces of a longer one it replaces.
+ */
+const HELPERS = `
+local function readJson(key, n)
+  local names = {}
+  for i = 1, tonumber(n) do names[i] = 'j' .. i end
+  return table.concat(redis.call('HMGET', key, unpack(names)))
+end
+local function fields(key)
+  local f = redis.call('HMGET', key, 'jn', 'registeredAt', 'lastHeartbeat', 'rds')
+  if not f[1] then return { false, false, false, false } end
+  return { readJson(key, f[1]), f[2], f[3], f[4] }
+end
+local function writeJson(key, json, before)
+  local n = math.max(1, math.ceil(#json / ${CHUNK}))
+  local args = { 'jn', n }
+  for i = 1, n do
+    args[#args + 1] = 'j' .. i
+    args[#args + 1] = string.sub(json, (i - 1) * ${CHUNK} + 1, i * ${CHUNK})
+  end
+  redis.call('HSET', key, unpack(args))
+  for i = n + 1, tonumber(before or 0) do redis.call('HDEL', key, 'j' .. i) end
+end
+`
+
 /**
  * KEYS: instance, ids, service set, live, timedout.
- * ARGV: id, json, name, status, registeredAt, lastHeartbeat, reportedDownSince or ''.
+ * ARGV: id, json, status, registeredAt, lastHeartbeat, reportedDownSince or ''.
  * Returns the previous record's fields (or nil) and whether it had timed out.
  */
-export const REGISTER = `
-local previous = redis.call('HMGET', KEYS[1], 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+export const REGISTER = `${HELPERS}
+local previous = fields(KEYS[1])
 local timedOut = redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'json', ARGV[2], 'name', ARGV[3], 'status', ARGV[4], 'registeredAt', ARGV[5], 'lastHeartbeat', ARGV[6])
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'rds', ARGV[7]) end
+redis.call('HSET', KEYS[1], 'status', ARGV[3], 'registeredAt', ARGV[4], 'lastHeartbeat', ARGV[5])
+writeJson(KEYS[1], ARGV[2])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'rds', ARGV[6]) end
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 if previous[1] then return { previous, timedOut } end
 return { false, timedOut }
 `
@@ -38,24 +74,25 @@ return { false, timedOut }
  * heartbeats repeat the info: then it is neither written again nor sent back, and the previous
  * fields carry '' (never a JSON text) in its place.
  */
-export const HEARTBEATS = `
+export const HEARTBEATS = `${HELPERS}
 local out = {}
 for h = 1, #KEYS / 3 do
   local key, live, timedOutSet = KEYS[3 * h - 2], KEYS[3 * h - 1], KEYS[3 * h]
   local a = (h - 1) * 5
   local id, json, status, lastHeartbeat = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local previous = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
+  local previous = redis.call('HMGET', key, 'jn', 'registeredAt', 'lastHeartbeat', 'rds', 'status')
   if not previous[1] then
     out[#out + 1] = false
   else
     local rds = ARGV[a + 5]
     if status == 'DOWN' and previous[5] == 'DOWN' and previous[4] then rds = previous[4] end
-    local info = previous[1]
+    local info = readJson(key, previous[1])
     if info == json then
       info = ''
       redis.call('HSET', key, 'lastHeartbeat', lastHeartbeat)
     else
-      redis.call('HSET', key, 'json', json, 'status', status, 'lastHeartbeat', lastHeartbeat)
+      redis.call('HSET', key, 'status', status, 'lastHeartbeat', lastHeartbeat)
+      writeJson(key, json, previous[1])
     end
     if rds ~= '' then redis.call('HSET', key, 'rds', rds) elseif previous[4] then redis.call('HDEL', key, 'rds') end
     local timedOut = redis.call('ZREM', timedOutSet, id)
@@ -77,10 +114,10 @@ return 1
 `
 
 /** KEYS: instance hashes. Returns the fields of each, in order (a vanished one's are nil). */
-export const READ = `
+export const READ = `${HELPERS}
 local out = {}
 for i = 1, #KEYS do
-  out[i] = redis.call('HMGET', KEYS[i], 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+  out[i] = fields(KEYS[i])
 end
 return out
 `
@@ -91,7 +128,7 @@ return out
  * Moves each id still scored at or before `before` from live to timedout; returns them with
  * their fields. Atomic, so each is handed to exactly one caller.
  */
-export const CLAIM = `
+export const CLAIM = `${HELPERS}
 local before = tonumber(ARGV[1])
 local out = {}
 for i = 3, #KEYS do
@@ -101,7 +138,7 @@ for i = 3, #KEYS do
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZADD', KEYS[2], score, id)
     out[#out + 1] = id
-    out[#out + 1] = redis.call('HMGET', KEYS[i], 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+    out[#out + 1] = fields(KEYS[i])
   end
 end
 return out
@@ -113,7 +150,7 @@ return out
  * Removes each instance still announced as timed out and scored at or before `before`;
  * returns them with their fields.
  */
-export const EVICT = `
+export const EVICT = `${HELPERS}
 local before = tonumber(ARGV[1])
 local out = {}
 for i = 2, #ARGV do
@@ -121,15 +158,15 @@ for i = 2, #ARGV do
   local score = redis.call('ZSCORE', KEYS[1], id)
   if score and tonumber(score) <= before then
     local key = KEYS[2 * i]
-    local fields = redis.call('HMGET', key, 'json', 'registeredAt', 'lastHeartbeat', 'rds')
+    local found = fields(key)
     redis.call('ZREM', KEYS[1], id)
-    if fields[1] then
+    if found[1] then
       redis.call('DEL', key)
       redis.call('ZREM', KEYS[2], id)
       redis.call('SREM', KEYS[3], id)
       redis.call('SREM', KEYS[2 * i + 1], id)
       out[#out + 1] = id
-      out[#out + 1] = fields
+      out[#out + 1] = found
     end
   end
 end
