@@ -17,6 +17,7 @@ if (sentinels !== undefined) {
   t.test('SENTINEL FAILOVER under load: 2xx or 503 only, nothing acknowledged lost, writes back within 2 s, nobody DOWN', async (t) => {
     const replicas: FastifyInstance[] = []
     const downs: StatusEvent[] = []
+    const resyncs = [0, 0]
     for (let i = 0; i < 2; i++) {
       const app = Fastify()
       const store = new RedisStore({ url: sentinels.url, keyPrefix: 'luna-failover:' })
@@ -27,6 +28,7 @@ if (sentinels !== undefined) {
       await store.ready()
       t.teardown(() => app.close())
       app.lunaRegistry.on('status', (event) => { if (event.status === 'DOWN') downs.push(event) })
+      app.lunaRegistry.on('resync', () => { resyncs[i]!++ })
       replicas.push(app)
     }
 
@@ -72,6 +74,8 @@ if (sentinels !== undefined) {
       t.same([...acknowledged].filter((id) => !present.has(id)), [], `every one of the ${acknowledged.size} acknowledged registrations is there`)
     }
     t.same(downs.map((event) => event.instanceId), [], 'no healthy instance announced DOWN')
+    // The registry's restart grace keys on this: what was missed during the switch is read again.
+    t.ok(resyncs.every((count) => count >= 1), `each replica was told to resync after the switch (${resyncs.join(', ')})`)
   })
 }
 
