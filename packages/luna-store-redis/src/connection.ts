@@ -90,20 +90,23 @@ export async function closeConnection (connection: Client): Promise<void> {
  */
 export class OutageWatch {
   readonly #log: StoreLogger | undefined
+  /** Whether Redis is several servers, some of which may fail while others answer. */
+  readonly #partial: boolean
   #down = false
-
-  constructor (log: StoreLogger | undefined) {
-    this.#log = log
-  }
-
-  /** When Redis last answered a command with an error, by `Date.now()`. */
+  /** When Redis last answered a command with an error, or a cluster's node failed one, by `Date.now()`. */
   #refusedAt = -Infinity
+
+  constructor (log: StoreLogger | undefined, partial = false) {
+    this.#log = log
+    this.#partial = partial
+  }
 
   /**
    * Whether the last thing Redis did was fail, or it answered a command with an error within the
    * last `window` ms: a Redis that refuses some commands and serves others (a cluster node asked
    * for slots it does not hold) is not one to send traffic to, and a success does not say the
-   * next command will not be refused. A connection that failed is mended by one that answers.
+   * next command will not be refused. A connection that failed is mended by one that answers,
+   * except on a cluster: there the answer may come from another master than the one that failed.
    */
   failedWithin (window: number): boolean {
     return this.#down || Date.now() - this.#refusedAt < window
@@ -126,7 +129,7 @@ export class OutageWatch {
       result = await run()
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      if (error instanceof ReplyError) this.#refusedAt = Date.now()
+      if (this.#partial || error instanceof ReplyError) this.#refusedAt = Date.now()
       this.#outage(error)
       throw new StoreUnavailableError(message, { cause: error })
     }

@@ -130,8 +130,8 @@ export class RedisStore implements SharedStore {
     if (wait.replicas !== 'auto' && !(Number.isInteger(wait.replicas) && wait.replicas >= 0)) {
       throw new TypeError(`luna-store-redis: waitReplicas must be 'auto' or a number of replicas, not ${String(wait.replicas)}`)
     }
-    this.#outages = new OutageWatch(this.#log)
     this.#cluster = url.target.mode === 'cluster'
+    this.#outages = new OutageWatch(this.#log, this.#cluster)
     this.#redis = openConnection({ url, commandTimeout, redis: options.redis ?? {}, cluster: options.clusterOptions ?? {} })
     this.#outages.watch(this.#redis)
     this.#replication = new Replication(this.#redis, wait, this.#checkInterval)

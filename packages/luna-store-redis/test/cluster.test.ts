@@ -160,3 +160,25 @@ if (cluster !== undefined) {
     t.equal(store.available(), false, 'and health probes are told')
   })
 }
+
+// Last: it takes a master away for good.
+if (cluster !== undefined) {
+  t.test('a master of the cluster gone: its buckets answer 503, and the store is unavailable though others answer', async (t) => {
+    const prefix = 'luna-cluster-master-gone:'
+    const app = await replica(t, cluster, prefix)
+    const store = new RedisStore({ url: cluster.url, keyPrefix: prefix, checkInterval: 60_000 })
+    t.teardown(() => store.close())
+    await store.ready()
+    const gone = await cluster.ownerOf(calculateSlot(`${prefix}{0}:ids`))
+    await gone.stop()
+    const answers = await Promise.all(Array.from({ length: 30 }, async (_, i) =>
+      (await app.inject({ method: 'POST', url: `${PREFIX}/instances/${idOf(i)}`, headers: AUTH, payload: bodyOf(idOf(i)) })).statusCode))
+    t.ok(answers.includes(503), `those on the master that is gone answer 503 (${answers.join(' ')})`)
+    t.same(answers.filter((status) => status !== 201 && status !== 503), [], 'none 500')
+    await t.rejects(store.list(), { code: 'FST_LUNA_STORE_UNAVAILABLE' }, 'a list cannot be whole')
+    await store.register(Object.freeze({
+      instanceId: 'x:1', name: 'x', version: '1', url: 'http://x/', status: 'OK', balancerOptions: Object.freeze({ weight: 1 }), metadata: Object.freeze({}), registeredAt: 1, lastHeartbeat: 1
+    })).catch(() => {})
+    t.equal(store.available(), false, 'and a health probe is told, whatever the other masters answer')
+  })
+}
