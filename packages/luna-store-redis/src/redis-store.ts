@@ -207,12 +207,12 @@ export class RedisStore implements SharedStore {
   }
 
   async claimTimedOut (before: number): Promise<InstanceRecord[]> {
-    return (await this.#everyBucket((bucket) => this.#batches(bucket.live, before, (ids) => this.#redis.lunaClaim(
+    return (await this.#whatBucketsDid((bucket) => this.#batches(bucket.live, before, (ids) => this.#redis.lunaClaim(
       2 + ids.length, bucket.live, bucket.timedOut, ...ids.map((id) => bucket.instance(id)), before, ...ids)))).flat()
   }
 
   async evictTimedOut (before: number): Promise<InstanceRecord[]> {
-    return (await this.#everyBucket((bucket) => this.#batches(bucket.timedOut, before, (ids) => this.#redis.lunaEvict(
+    return (await this.#whatBucketsDid((bucket) => this.#batches(bucket.timedOut, before, (ids) => this.#redis.lunaEvict(
       3 + 2 * ids.length, bucket.timedOut, bucket.live, bucket.ids,
       ...ids.flatMap((id) => [bucket.instance(id), bucket.service(serviceOf(id))]), before, ...ids)))).flat()
   }
@@ -248,6 +248,19 @@ export class RedisStore implements SharedStore {
   /** `run` for every bucket at once: on a cluster, each on the master that holds it. */
   async #everyBucket<T> (run: (bucket: Bucket) => Promise<T>): Promise<T[]> {
     return await Promise.all(this.#keys.buckets.map(run))
+  }
+
+  /**
+   * `run` for every bucket at once, and what those that succeeded did, though others failed: a
+   * claim or an eviction that happened must be handed out, or it would never be announced. The
+   * buckets that failed (a master away) are done on a later sweep; only when every one failed is
+   * it an error.
+   */
+  async #whatBucketsDid<T> (run: (bucket: Bucket) => Promise<T>): Promise<T[]> {
+    const settled = await Promise.allSettled(this.#keys.buckets.map(run))
+    const done = settled.filter((result) => result.status === 'fulfilled').map((result) => result.value)
+    if (done.length === 0) throw (settled[0] as PromiseRejectedResult).reason
+    return done
   }
 
   /** The records of `ids` in `bucket`, read in batches; those gone meanwhile left out. */
