@@ -106,7 +106,7 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     flag: 'store',
     placeholder: '<store>',
     fallback: 'memory',
-    help: 'memory, or redis://[:password@]host:port/db, redis+sentinel://h:p,h:p/master or redis+cluster://h:p,h:p to share the registry'
+    help: 'memory, or a redis://, redis+sentinel:// or redis+cluster:// URL to share the registry'
   },
   storePrefix: {
     env: 'LUNA_STORE_PREFIX',
