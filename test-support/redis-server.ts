@@ -134,12 +134,15 @@ export class PrivateCluster {
   }
 }
 
-/** A started PrivateCluster of `size` masters, stopped when the test ends; or `undefined` as `privateRedis`. */
-export async function privateCluster (t: Tap, size = 3): Promise<PrivateCluster | undefined> {
+/**
+ * A started PrivateCluster of `size` masters with `replicas` replicas each, stopped when the test
+ * ends; or `undefined` as `privateRedis`.
+ */
+export async function privateCluster (t: Tap, size = 3, replicas = 0): Promise<PrivateCluster | undefined> {
   if (!await required(t)) return undefined
   const dir = await scratch(t)
   const nodes: PrivateRedis[] = []
-  for (let i = 0; i < size; i++) {
+  for (let i = 0; i < size * (1 + replicas); i++) {
     const port = await freePort()
     const node = new PrivateRedis(port, [
       '--cluster-enabled', 'yes', '--cluster-port', String(await freePort()), '--cluster-config-file', join(dir, `nodes-${port}.conf`),
@@ -151,11 +154,15 @@ export async function privateCluster (t: Tap, size = 3): Promise<PrivateCluster 
     nodes.push(node)
   }
   await Promise.all(nodes.map((node) => node.start()))
-  await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'])
-  await until('every node of the cluster says it is ok', async () => {
-    const states = await Promise.all(nodes.map((node) => node.cli('CLUSTER', 'INFO')))
-    return states.every((state) => state.includes('cluster_state:ok')) || undefined
-  }, 10_000)
+  await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'])
+  await until('every node of the cluster says it is ok, every replica in sync', async () => {
+    const states = await Promise.all(nodes.map(async (node) => [await node.cli('CLUSTER', 'INFO'), await node.cli('INFO', 'replication')]))
+    const synced = states.filter(([, replication]) => replication!.includes('master_link_status:up')).length
+    if (!states.every(([cluster]) => cluster!.includes('cluster_state:ok')) || synced !== size * replicas) return undefined
+    // And every node tells clients of the replicas: that is gossip, a moment behind the replication.
+    const views = await Promise.all(nodes.map(async (node) => JSON.parse(await node.cli('--json', 'CLUSTER', 'SLOTS')) as unknown[][]))
+    return views.every((shards) => shards.every((shard) => shard.length === 3 + replicas)) || undefined
+  }, 30_000)
   return new PrivateCluster(nodes)
 }
 
