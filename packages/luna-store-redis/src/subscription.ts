@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { Cluster } from 'ioredis'
 import type { SharedEvent } from 'luna-registry'
 import { closeConnection, type Client, type OutageWatch, type StoreLogger } from './connection.js'
 import type { Keys } from './keys.js'
@@ -68,6 +69,18 @@ export class Subscription {
       if (this.#subscribed) this.#missed = true
       this.#subscribed = false
     })
+    // On a cluster, ioredis moves the subscription to another node by itself, without a word,
+    // when the node it was on goes away; messages may be missed meanwhile. A node that goes away
+    // is seen by whichever connection was using it: either may tell.
+    for (const connection of [subscriber, this.#redis]) {
+      if (connection instanceof Cluster) {
+        connection.on('-node', () => {
+          if (!this.#subscribed) return
+          this.#missed = true
+          this.#check()
+        })
+      }
+    }
     // Joined again on every connection: a subscription that failed while Redis was away is
     // not one ioredis would restore by itself.
     subscriber.on('ready', () => this.#join())

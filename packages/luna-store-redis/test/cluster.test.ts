@@ -176,11 +176,15 @@ if (cluster !== undefined) {
 if (cluster !== undefined) {
   t.test('a master of the cluster gone: its buckets answer 503, and the store is unavailable though others answer', async (t) => {
     const prefix = 'luna-cluster-master-gone:'
-    const app = await replica(t, cluster, prefix)
+    const app = await replica(t, cluster, prefix, { sweepInterval: 50 })
+    let resyncs = 0
+    app.lunaRegistry.on('resync', () => { resyncs++ })
     const store = new RedisStore({ url: cluster.url, keyPrefix: prefix, checkInterval: 60_000 })
     t.teardown(() => store.close())
     await store.ready()
-    const gone = await cluster.ownerOf(calculateSlot(`${prefix}{0}:ids`))
+    // A master that does not hold the marker, so that the registry can still be told to resync.
+    const markerOwner = await cluster.ownerOf(calculateSlot(`${prefix}marker`))
+    const gone = cluster.nodes.find((node) => node !== markerOwner)!
     await gone.stop()
     const answers = await Promise.all(Array.from({ length: 30 }, async (_, i) =>
       (await app.inject({ method: 'POST', url: `${PREFIX}/instances/${idOf(i)}`, headers: AUTH, payload: bodyOf(idOf(i)) })).statusCode))
@@ -194,5 +198,6 @@ if (cluster !== undefined) {
       instanceId: 'x:1', name: 'x', version: '1', url: 'http://x/', status: 'OK', balancerOptions: Object.freeze({ weight: 1 }), metadata: Object.freeze({}), registeredAt: 1, lastHeartbeat: 1
     })).catch(() => {})
     t.equal(store.available(), false, 'and a health probe is told, whatever the other masters answer')
+    await until('the registry is told to resync: its events may have been missed', () => resyncs > 0 || undefined, 10_000)
   })
 }
