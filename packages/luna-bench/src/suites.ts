@@ -6,6 +6,7 @@ import { heartbeats } from './suites/heartbeats.js'
 import { nginxMode } from './suites/nginx-mode.js'
 import { profile, profileNewBodies } from './suites/profile.js'
 import { redis } from './suites/redis.js'
+import { redisCluster } from './suites/redis-cluster.js'
 import { scale } from './suites/scale.js'
 import { slowReaders } from './suites/slow-readers.js'
 
@@ -16,6 +17,7 @@ import { slowReaders } from './suites/slow-readers.js'
 export const SUITES: readonly Suite[] = [
   heartbeats,
   redis,
+  redisCluster,
   scale,
   fanout,
   detection,

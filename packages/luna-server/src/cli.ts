@@ -96,6 +96,27 @@ function closeOnSignals (app: FastifyInstance, closeTimeout: number, hangupReloa
   })
 }
 
+/**
+ * What is wrong with the store URL, as luna-store-redis reads it, or `undefined`: a URL it cannot
+ * use stops the server at once with exit code 2, like any bad setting. Without the package, the
+ * server says so when it opens the store.
+ */
+async function storeProblem (store: string): Promise<string | undefined> {
+  if (store === 'memory') return undefined
+  let module: typeof import('luna-store-redis')
+  try {
+    module = await import('luna-store-redis')
+  } catch {
+    return undefined
+  }
+  try {
+    module.parseRedisUrl(store)
+    return undefined
+  } catch (error) {
+    return (error as Error).message.replace(/^luna-store-redis: /, '')
+  }
+}
+
 async function start (settings: ServerSettings): Promise<void> {
   let users: LunaUsers | undefined
   let tls: TlsFiles | undefined
@@ -151,5 +172,13 @@ export async function main (argv: string[], env: Env): Promise<void> {
   if (config.action === 'help') process.stdout.write(HELP)
   else if (config.action === 'version') process.stdout.write(`${await version()}\n`)
   else if (config.action === 'hash-password') await printHash()
-  else await start(config.settings)
+  else {
+    const problem = await storeProblem(config.settings.store)
+    if (problem !== undefined) {
+      process.stderr.write(`luna-server: LUNA_STORE (--store): ${problem}\n`)
+      process.exitCode = 2
+      return
+    }
+    await start(config.settings)
+  }
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { balancerKind, BALANCER_KINDS, isHostname, parseDuration } from 'luna-registry'
 import { loadTemplate, parseRenderSpec, splitRenderList, TemplateError, type RenderSpec } from 'luna-render'
 
-import { LOG_LEVELS, SOURCES, type ServerSettings } from './settings.js'
+import { LOG_LEVELS, SOURCES, STORE_URL_PARAMETERS, type ServerSettings } from './settings.js'
 
 export { HELP, LOG_LEVELS, type LogLevel, type ServerSettings } from './settings.js'
 
@@ -53,7 +53,7 @@ interface Rule<T> {
 
 /** A store URL with its password, if any, masked: it goes into error messages. */
 function maskPassword (raw: string): string {
-  return raw.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
+  return raw.replace(/^([a-z+]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
 }
 
 /** Node's timers take at most 2^31 - 1 ms (24.8 days); a longer one fires at once. */
@@ -140,21 +140,17 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
     }
   },
   store: {
-    rule: 'must be memory or a redis:// or rediss:// URL',
+    rule: 'must be memory or a redis://, redis+sentinel:// or redis+cluster:// URL (rediss… for TLS)',
     parse: (raw) => {
       if (raw === 'memory') return raw
-      try {
-        const url = new URL(raw)
-        return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? raw : undefined
-      } catch {
-        return undefined
-      }
+      // Several hosts (Sentinel, Cluster) are no URL host the URL class reads: the shape is checked here.
+      return /^rediss?(?:\+sentinel|\+cluster)?:\/\/(?:[^@/?#]*@)?[^@/?#]+(?:[/?#]|$)/i.test(raw) ? raw : undefined
     },
     show: maskPassword
   },
   storePrefix: {
-    rule: 'must be 1-64 characters without spaces',
-    parse: (raw) => /^\S{1,64}$/.test(raw) ? raw : undefined
+    rule: 'must be 1-64 characters without spaces or braces',
+    parse: (raw) => /^[^\s{}]{1,64}$/.test(raw) ? raw : undefined
   },
   requestTimeout: {
     rule: 'must be a duration from 1 ms to 1d such as 500ms, 30s, 2m',
@@ -294,6 +290,15 @@ export function parseConfig (argv: string[], env: Env): Config {
     return value
   }
 
+  // Whatever else a store URL carries would reach the Redis client unchecked: refused by name.
+  const store = read('store')
+  const query = store.indexOf('?')
+  for (const name of query === -1 ? [] : new URLSearchParams(store.slice(query + 1).replace(/#.*$/, '')).keys()) {
+    if (!(STORE_URL_PARAMETERS as readonly string[]).includes(name)) {
+      throw new ConfigError(`${given('store').from} (--store) has an unknown parameter ${JSON.stringify(name)}: accepted are ${STORE_URL_PARAMETERS.join(', ')}`)
+    }
+  }
+
   // A gateway-only replica serves the gateway and nothing else.
   if (read('registryUrl') !== '' && !read('gateway')) {
     throw new ConfigError('LUNA_REGISTRY_URL (--registry-url) runs a gateway-only replica: it cannot be used with LUNA_GATEWAY=off (--gateway off)')
@@ -333,7 +338,7 @@ export function parseConfig (argv: string[], env: Env): Config {
       evictAfter: read('evictAfter'),
       protectionThreshold: read('protectionThreshold'),
       protectionMaxDuration: read('protectionMaxDuration'),
-      store: read('store'),
+      store,
       storePrefix: read('storePrefix'),
       requestTimeout: read('requestTimeout'),
       closeTimeout: read('closeTimeout'),

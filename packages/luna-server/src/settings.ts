@@ -4,6 +4,9 @@ import type { RenderSpec } from 'luna-render'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
 
+/** The query parameters a store URL may carry: luna-store-redis's own, as it reads them. */
+export const STORE_URL_PARAMETERS = ['commandTimeout', 'waitReplicas', 'waitTimeout', 'sentinelPassword'] as const
+
 /** Everything luna-server needs to start, validated. */
 export interface ServerSettings {
   /** 0–65535; 0 lets the system pick a free port. */
@@ -169,7 +172,7 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     flag: 'store',
     placeholder: '<store>',
     fallback: 'memory',
-    help: 'memory, or redis://[:password@]host:port/db to share the registry'
+    help: 'memory, or a redis://, redis+sentinel:// or redis+cluster:// URL to share the registry'
   },
   storePrefix: {
     env: 'LUNA_STORE_PREFIX',

@@ -97,6 +97,15 @@ t.test('a bad variable exits 2 naming it', async (t) => {
   t.match(stderr, /^luna-server: LUNA_LOG_LEVEL \(--log-level\) .*"loud"\n$/)
 })
 
+t.test('a store URL luna-store-redis cannot use exits 2 naming what is wrong, never the password', async (t) => {
+  const { code, stderr } = await run(t, ['--store', 'redis+sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26379'])
+  t.equal(code, 2)
+  t.equal(stderr, 'luna-server: LUNA_STORE (--store): a redis+sentinel:// URL ends with /masterName or /masterName/db\n')
+  const timeout = await run(t, [], { LUNA_STORE: 'redis+cluster://h:1?waitTimeout=soon' })
+  t.equal(timeout.code, 2)
+  t.match(timeout.stderr, /^luna-server: LUNA_STORE \(--store\): the store URL's parameter waitTimeout must be a positive whole number of milliseconds, not "soon"\n$/)
+})
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   t.test(`serves the registry and closes on ${signal}`, async (t) => {
     const cli = launch(t, ['--port', '0', '--host', '127.0.0.1', '--username', 'ops'], { LUNA_AUTH_PASSWORD: PASSWORD })

@@ -80,11 +80,26 @@ t.test('store settings: memory or a Redis URL, never echoing its password', asyn
   t.equal(settings([], { LUNA_STORE: 'rediss://:pw@cache.internal:6380' }).store, 'rediss://:pw@cache.internal:6380')
   t.equal(settings(['--store-prefix', 'prod:luna:']).storePrefix, 'prod:luna:')
   const masked = failure(['--store', 'redis://:s3cret@/0'])
-  t.match(masked.message, /^LUNA_STORE \(--store\) must be memory or a redis:\/\/ or rediss:\/\/ URL, got "redis:\/\/:\*\*\*@\/0"$/)
+  t.match(masked.message, /^LUNA_STORE \(--store\) must be memory or a redis:\/\/, redis\+sentinel:\/\/ or redis\+cluster:\/\/ URL \(rediss… for TLS\), got "redis:\/\/:\*\*\*@\/0"$/)
   t.notMatch(masked.message, /s3cret/)
   t.match(failure(['--store', 'mysql://db']).message, /^LUNA_STORE \(--store\) .*, got "mysql:\/\/db"$/)
   t.match(failure([], { LUNA_STORE: 'Memory' }).message, /^LUNA_STORE/)
   t.match(failure(['--store-prefix', 'a b']).message, /^LUNA_STORE_PREFIX \(--store-prefix\) must be 1-64 characters without spaces/)
+  t.match(failure(['--store-prefix', 'a{1}']).message, /^LUNA_STORE_PREFIX \(--store-prefix\) must be 1-64 characters without spaces or braces/)
+})
+
+t.test('store settings: Sentinel and Cluster URLs, and no query parameter but the known ones', async (t) => {
+  for (const url of [
+    'redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mymaster/2',
+    'rediss+sentinel://s1:26379/mymaster?sentinelPassword=x&waitTimeout=200',
+    'redis+cluster://10.0.0.1:6379,10.0.0.2:6379?waitReplicas=auto',
+    'rediss+cluster://:pw@node:6379?commandTimeout=500&waitReplicas=0'
+  ]) t.equal(settings(['--store', url]).store, url)
+  const unknown = failure([], { LUNA_STORE: 'redis://:s3cret@h:6379/0?family=6' })
+  t.equal(unknown.message, 'LUNA_STORE (--store) has an unknown parameter "family": accepted are commandTimeout, waitReplicas, waitTimeout, sentinelPassword')
+  t.match(failure(['--store', 'redis+cluster://h:1?tls=true#x']).message, /^LUNA_STORE \(--store\) has an unknown parameter "tls"/)
+  t.match(failure(['--store', 'sentinel://h:26379/mymaster']).message, /^LUNA_STORE \(--store\) must be memory or a redis/)
+  t.match(failure(['--store', 'redis+cluster://']).message, /^LUNA_STORE \(--store\) must be memory/)
 })
 
 t.test('environment variables', async (t) => {

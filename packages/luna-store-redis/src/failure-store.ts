@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis'
 import { StoreUnavailableError, type AuthFailureStore, type FailureCount } from 'luna-registry'
+import { closeConnection, openConnection, type Client } from './connection.js'
+import { parseRedisUrl } from './url.js'
 
 export interface RedisFailureStoreOptions {
-  /** `redis://[:password@]host:port/db`; default `redis://127.0.0.1:6379`. */
+  /** A store URL, as the registry's store takes (single, Sentinel or Cluster); default `redis://127.0.0.1:6379`. */
   url?: string
   /** Prepended to every key, as the registry's store does. Default `luna:`. */
   keyPrefix?: string
@@ -18,22 +19,16 @@ export interface RedisFailureStoreOptions {
  * seen before) and must not queue behind the registry's traffic.
  */
 export class RedisFailureStore implements AuthFailureStore {
-  readonly #redis: Redis
+  readonly #redis: Client
   readonly #prefix: string
+  #connecting: Promise<void> | undefined
 
   constructor (options: RedisFailureStoreOptions = {}) {
     const commandTimeout = options.commandTimeout ?? 1000
     this.#prefix = `${options.keyPrefix ?? 'luna:'}auth-failures:`
-    this.#redis = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
-      // Made at the first count: a registry nobody fails to log in to needs no connection for it.
-      lazyConnect: true,
-      // Queued while the connection is first made, and failed by commandTimeout if it is not.
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: 0,
-      connectTimeout: commandTimeout,
-      commandTimeout,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000)
-    })
+    // Made at the first count: a registry nobody fails to log in to needs no connection for it.
+    const lazy = { lazyConnect: true }
+    this.#redis = openConnection({ url: parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379'), commandTimeout, redis: lazy, cluster: lazy })
     // Outages are the registry store's to report: it uses the same Redis.
     this.#redis.on('error', () => {})
   }
@@ -50,13 +45,16 @@ export class RedisFailureStore implements AuthFailureStore {
   }
 
   async close (): Promise<void> {
-    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect())
-    else this.#redis.disconnect()
+    await closeConnection(this.#redis)
   }
 
   async #call (run: () => Promise<Array<[Error | null, unknown]> | null>): Promise<unknown[]> {
     let replies: Array<[Error | null, unknown]>
     try {
+      // Connected at the first count, waited for once; after that ioredis reconnects by itself,
+      // and a count while Redis is away fails at once.
+      this.#connecting ??= this.#redis.connect().catch(() => {})
+      await this.#connecting
       // `exec` answers null only for a transaction that WATCHes a key, which these do not.
       replies = (await run())!
     } catch (error) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 // The guards' state, apart from the instances' keys: each script reads and writes one key, and
 // the keys share a hash tag of their own.
@@ -45,9 +45,9 @@ export interface GuardScripts {
   lunaSwapProtection: (key: string, expected: number, next: string) => Promise<[number, string]>
 }
 
-export function defineGuardScripts (redis: Redis): Redis & GuardScripts {
+export function defineGuardScripts<R extends Redis | Cluster> (redis: R): R & GuardScripts {
   redis.defineCommand('lunaMarkSwept', { numberOfKeys: 1, lua: MARK_SWEPT })
   redis.defineCommand('lunaNoteTimeouts', { numberOfKeys: 1, lua: NOTE_TIMEOUTS })
   redis.defineCommand('lunaSwapProtection', { numberOfKeys: 1, lua: SWAP_PROTECTION })
-  return redis as Redis & GuardScripts
+  return redis as R & GuardScripts
 }

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis'
 import type { GuardStore, Maintenance, ProtectionState, ProtectionSwap, RecentTimeout } from 'luna-registry'
-import type { OutageWatch } from './connection.js'
+import type { Client, OutageWatch } from './connection.js'
 import { defineGuardScripts, type GuardScripts } from './guard-scripts.js'
 
 /**
@@ -33,11 +32,11 @@ function stateOf (json: string | null): ProtectionState {
 
 /** The registry's guards in Redis, shared by every replica: one sweep mark, one protection state, one set of holds. */
 export class RedisGuards implements GuardStore {
-  readonly #redis: Redis & GuardScripts
+  readonly #redis: Client & GuardScripts
   readonly #outages: OutageWatch
   readonly #keys: GuardKeys
 
-  constructor (redis: Redis, outages: OutageWatch, prefix: string) {
+  constructor (redis: Client, outages: OutageWatch, prefix: string) {
     this.#redis = defineGuardScripts(redis)
     this.#outages = outages
     this.#keys = new GuardKeys(prefix)

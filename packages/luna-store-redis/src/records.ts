@@ -6,9 +6,6 @@ import type { InstanceRecord, InstanceUpdate } from 'luna-registry'
  */
 export type Fields = [string, string, string, string | null]
 
-/** The hash fields that make up `Fields`, in its order. */
-export const FIELD_NAMES = ['json', 'registeredAt', 'lastHeartbeat', 'rds'] as const
-
 export function toRecord ([json, registeredAt, lastHeartbeat, reportedDownSince]: Fields): InstanceRecord {
   const record = JSON.parse(json) as InstanceRecord
   record.registeredAt = Number(registeredAt)

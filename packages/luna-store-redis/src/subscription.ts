@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import type { SharedEvent } from 'luna-registry'
-import { closeConnection, type OutageWatch, type StoreLogger } from './connection.js'
+import { closeConnection, type Client, type OutageWatch, type StoreLogger } from './connection.js'
 import type { Keys } from './keys.js'
 import type { Scripts } from './scripts.js'
 
@@ -10,7 +10,7 @@ const FIRST_CONNECTION_WAIT = 2000
 
 export interface SubscriptionOptions {
   /** The store's own connection: the marker is read on it, and its reconnections looked at. */
-  redis: Redis & Scripts
+  redis: Client & Scripts
   keys: Keys
   checkInterval: number
   outages: OutageWatch
@@ -26,9 +26,9 @@ export interface SubscriptionOptions {
  * without them), which the marker key tells.
  */
 export class Subscription {
-  readonly #redis: Redis & Scripts
+  readonly #redis: Client & Scripts
   /** A connection in subscriber mode can do nothing else: it is one of its own. */
-  readonly #subscriber: Redis
+  readonly #subscriber: Client
   readonly #markerKey: string
   readonly #channel: string
   readonly #log: StoreLogger | undefined
@@ -69,6 +69,18 @@ export class Subscription {
       if (this.#subscribed) this.#missed = true
       this.#subscribed = false
     })
+    // On a cluster, ioredis moves the subscription to another node by itself, without a word,
+    // when the node it was on goes away; messages may be missed meanwhile. A node that goes away
+    // is seen by whichever connection was using it: either may tell.
+    for (const connection of [subscriber, this.#redis]) {
+      if (connection instanceof Cluster) {
+        connection.on('-node', () => {
+          if (!this.#subscribed) return
+          this.#missed = true
+          this.#check()
+        })
+      }
+    }
     // Joined again on every connection: a subscription that failed while Redis was away is
     // not one ioredis would restore by itself.
     subscriber.on('ready', () => this.#join())

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis'
 import type { InstanceRecord } from 'luna-registry'
 import t from 'tap'
 import type { RedisStore } from '../src/index.js'
+import { BUCKETS } from '../src/keys.js'
 import { REDIS_URL, openStore, requireRedis, uniquePrefix } from './redis.js'
 
 const SERVICES = ['orders', 'billing', 'ledger', 'search']
@@ -32,18 +33,21 @@ async function whereIds (redis: Redis, prefix: string): Promise<Map<string, stri
     places.push(place)
     where.set(id, places)
   }
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}i:*`, 'COUNT', 1000)
-    for (const key of keys) note(key.slice(`${prefix}i:`.length), 'hash')
-    cursor = next
-  } while (cursor !== '0')
-  for (const id of await redis.smembers(`${prefix}ids`)) note(id, 'ids')
-  for (const name of SERVICES) {
-    for (const id of await redis.smembers(`${prefix}s:${name}`)) note(id, id.startsWith(`${name}:`) ? 'service' : `service ${name}`)
+  for (let bucket = 0; bucket < BUCKETS; bucket++) {
+    const tagged = `${prefix}{${bucket}}:`
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${tagged}i:*`, 'COUNT', 1000)
+      for (const key of keys) note(key.slice(`${tagged}i:`.length), 'hash')
+      cursor = next
+    } while (cursor !== '0')
+    for (const id of await redis.smembers(`${tagged}ids`)) note(id, 'ids')
+    for (const name of SERVICES) {
+      for (const id of await redis.smembers(`${tagged}s:${name}`)) note(id, id.startsWith(`${name}:`) ? 'service' : `service ${name}`)
+    }
+    for (const id of await redis.zrange(`${tagged}live`, 0, -1)) note(id, 'live')
+    for (const id of await redis.zrange(`${tagged}timedout`, 0, -1)) note(id, 'timedout')
   }
-  for (const id of await redis.zrange(`${prefix}live`, 0, -1)) note(id, 'live')
-  for (const id of await redis.zrange(`${prefix}timedout`, 0, -1)) note(id, 'timedout')
   return where
 }
 
