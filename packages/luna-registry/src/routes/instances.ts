@@ -9,6 +9,7 @@ import { instanceListJson } from '../view-json.js'
 import { nextTurn, PIECE_SIZE } from '../json-stream.js'
 import { sendList } from './lists.js'
 import type { LunaRegistry } from '../registry.js'
+import type { RegistryMetrics } from '../metrics.js'
 import {
   type InstanceParams,
   ErrorResponses,
@@ -39,7 +40,7 @@ const onePathSegment: preValidationHookHandler = (request, _reply, done) => {
   done(new RouteNotFoundError(request.method, withoutUserinfo(request.url)))
 }
 
-export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
+export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry, metrics: RegistryMetrics | undefined }> = async (fastify, { registry, metrics }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const takesBody = { ...formatter, bodyLimit: BODY_LIMIT, preValidation: onePathSegment }
 
@@ -65,6 +66,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   }, async (request) => {
     const instance = await registry.heartbeat(request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
+    metrics?.heartbeat()
     return instance
   })
 
