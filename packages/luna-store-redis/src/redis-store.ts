@@ -35,6 +35,13 @@ export interface RedisStoreOptions {
   redis?: RedisOptions
 }
 
+/**
+ * A readiness check that fails whenever the registry's scripts would: a write (refused by a
+ * read-only replica) beside a read of one of the registry's keys, in one script (refused when the
+ * keys cannot be served together, as in a Redis Cluster without a hash tag in the prefix).
+ */
+const PING = "redis.call('SET', KEYS[1], ARGV[1], 'PX', 60000) return redis.call('EXISTS', KEYS[2])"
+
 /** How many instances one claim or eviction script handles before yielding to other clients. */
 const BATCH = 1000
 
@@ -91,6 +98,11 @@ export class RedisStore implements SharedStore {
   /** Whether Redis can be reached right now; never once `close()` has been called. */
   available (): boolean {
     return this.#closed === undefined && this.#redis.status === 'ready'
+  }
+
+  /** Resolves when Redis runs a write on the registry's keys within `commandTimeout`; a 503 otherwise. */
+  async ping (): Promise<void> {
+    await this.#outages.call(() => this.#redis.eval(PING, 2, `${this.keyPrefix}ready`, this.#keys.ids, Date.now()))
   }
 
   async register (record: InstanceRecord): Promise<RegisterResult> {

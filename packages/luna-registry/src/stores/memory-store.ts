@@ -165,6 +165,9 @@ export class MemoryStore implements RegistryStore {
     return evicted
   }
 
+  /** Always answers: the data is in this process. */
+  async ping (): Promise<void> {}
+
   /** Nothing to release: the data lives and dies with the process, so hooks that deregister while the app closes still work. */
   async close (): Promise<void> {}
 
