@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import replyFrom from '@fastify/reply-from'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { createBalancer } from 'luna-registry'
+import { createBalancer, type OpenApiPaths } from 'luna-registry'
 import { protect } from './auth.js'
 import { CoolDown } from './cool-down.js'
 import { createDispatcher } from './dispatcher.js'
@@ -15,6 +15,7 @@ import {
   ServiceNotFoundError
 } from './errors.js'
 import { Forwarder } from './forward.js'
+import { gatewayOpenApi } from './openapi.js'
 import { normaliseGatewayOptions, type LunaGatewayOptions } from './options.js'
 import { FollowerTable, RegistryTable, type RoutingTable } from './routing-table.js'
 import { targetParser } from './target-path.js'
@@ -26,6 +27,8 @@ export interface LunaGatewayState {
   readonly synchronised: boolean
   /** `registry` when it reads the registry of this process, `follower` when it follows a remote one. */
   readonly mode: 'registry' | 'follower'
+  /** Its routes, as the registry's OpenAPI document lists them. */
+  readonly openapi: OpenApiPaths
 }
 
 declare module 'fastify' {
@@ -78,7 +81,8 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
   const mode = table instanceof FollowerTable ? 'follower' : 'registry'
   fastify.decorate('lunaGateway', {
     get synchronised () { return table.synchronised },
-    mode
+    mode,
+    openapi: gatewayOpenApi(settings.prefix, settings.auth !== false)
   } satisfies LunaGatewayState)
 
   const balancer = createBalancer(settings.balancer)

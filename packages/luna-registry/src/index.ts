@@ -33,6 +33,9 @@ export type {
 } from './events.js'
 export type { InstanceInfo, InstanceView, ServiceView } from './schemas.js'
 
+// Observability: the OpenAPI paths another plugin adds to the registry's document.
+export type { OpenApiDocument, OpenApiOperation, OpenApiPaths } from './openapi.js'
+
 // Options.
 export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions } from './options.js'
 export {

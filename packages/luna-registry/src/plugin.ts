@@ -18,6 +18,8 @@ import { servicesJson } from './view-json.js'
 import { RegistryMetrics } from './metrics.js'
 import { metricsRoutes, observeRequests } from './routes/metrics.js'
 import { prometheusSdRoutes } from './routes/prometheus-sd.js'
+import { registerOpenApi, type OpenApiPaths } from './openapi.js'
+import { docsRoutes } from './docs.js'
 
 /** Bytes below which an answer goes out as it is: compressing it would save less than it costs. */
 const COMPRESS_THRESHOLD = 1024
@@ -64,6 +66,11 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
     child.setSchemaErrorFormatter(schemaErrorFormatter)
     child.setErrorHandler(errorHandler)
     if (metrics !== undefined) observeRequests(child, metrics)
+    // Before the routes, to see them all; the gateway, beside the registry, describes its own.
+    await registerOpenApi(child, {
+      basicAuth: settings.auth !== false,
+      extra: () => fastify.hasDecorator('lunaGateway') ? (fastify as unknown as { lunaGateway: { openapi?: OpenApiPaths } }).lunaGateway.openapi : undefined
+    })
     // The wire format is JSON: whatever parsers the host app added, another type gets a 415.
     child.removeAllContentTypeParsers()
     child.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(child.getDefaultJsonParser('error', 'error')))
@@ -90,6 +97,8 @@ const plugin: FastifyPluginAsync<LunaRegistryOptions> = async (fastify, options)
       await reads.register(instanceListRoutes, { registry, writeView })
       await reads.register(prometheusSdRoutes, { registry })
       if (metrics !== undefined) await reads.register(metricsRoutes, { metrics })
+      reads.get('/openapi.json', { schema: { hide: true } }, async () => child.lunaOpenApi())
+      await reads.register(docsRoutes, { base: settings.prefix })
       await reads.register(async (services: FastifyInstance) => {
         // A single service and a pick are written field by field, each view from its
         // remembered body's text where there is one; lists are streamed by the routes.

@@ -1,12 +1,13 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { RegistryEvent } from '../events.js'
 import { drained, nextTurn, PIECE_SIZE } from '../json-stream.js'
 import type { LunaRegistry } from '../registry.js'
 import type { DropReason, RegistryMetrics } from '../metrics.js'
 import { serviceListJson } from '../view-json.js'
-import { EventsQuerySchema, type InstanceView } from '../schemas.js'
+import { ErrorResponses, EventsQuerySchema, type InstanceView } from '../schemas.js'
 
 export interface EventRoutesOptions {
   registry: LunaRegistry
@@ -194,7 +195,16 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   }
   registry.on('resync', resync)
 
-  app.get('/events', { config: { lunaStream: true }, schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
+  app.get('/events', {
+    config: { lunaStream: true },
+    schema: {
+      summary: 'Follow changes',
+      description: 'Server-Sent Events: a `snapshot` of the service views, then `registered`, `updated`, `status`, `deregistered` and `evicted` events as they happen, optionally of one service.',
+      tags: ['events'],
+      querystring: EventsQuerySchema,
+      response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...ErrorResponses }
+    }
+  }, async (request, reply) => {
     const { service } = request.query
     const res = reply.raw
     // The headers of a stream, and no stream: nobody would read it.

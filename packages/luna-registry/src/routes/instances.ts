@@ -47,6 +47,9 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry, metric
   app.post('/instances/*', {
     ...takesBody,
     schema: {
+      summary: 'Register an instance',
+      description: 'Creates the registration (201) or replaces it whole (200). The instance must then heartbeat within `heartbeatTimeout` (30 s by default) or turn DOWN.',
+      tags: ['instances'],
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
       response: { 200: InstanceViewSchema, 201: InstanceViewSchema, ...ErrorResponses }
@@ -59,6 +62,9 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry, metric
   app.put('/instances/*', {
     ...takesBody,
     schema: {
+      summary: 'Heartbeat',
+      description: 'Replaces the info of a registered instance and refreshes its heartbeat. 404 means the instance is not registered (any more): register again.',
+      tags: ['instances'],
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
       response: { 200: InstanceViewSchema, ...ErrorResponses }
@@ -74,7 +80,12 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry, metric
     ...formatter,
     preValidation: onePathSegment,
     preHandler: checkId,
-    schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...ErrorResponses } }
+    schema: {
+      summary: 'Deregister an instance',
+      tags: ['instances'],
+      params: InstanceParamsSchema,
+      response: { 204: Type.Null({ description: 'Deregistered' }), ...ErrorResponses }
+    }
   }, async (request, reply) => {
     if (!await registry.deregister(request.params['*'])) throw new InstanceNotFoundError(request.params['*'])
     return await reply.code(204).send(null)
@@ -84,7 +95,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry, metric
     ...formatter,
     preValidation: onePathSegment,
     preHandler: checkId,
-    schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
+    schema: { summary: 'Read an instance', tags: ['instances'], params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
   }, async (request) => {
     const instance = await registry.getInstance(request.params['*'])
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
@@ -101,7 +112,13 @@ export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry, wr
 
   app.get('/instances', {
     // The list is streamed; the schema documents it.
-    schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
+    schema: {
+      summary: 'List instances',
+      description: 'Sorted by id, optionally of one service and with one effective status; a page of them with `limit` and `after`, with a `Link` header to the next page while more follow.',
+      tags: ['instances'],
+      querystring: InstanceQuerySchema,
+      response: { 200: InstanceListSchema, ...ErrorResponses }
+    }
   }, async (request, reply) => {
     const { service, status, limit, after } = request.query
     // Reading and sorting a large registry takes a turn of its own.

@@ -17,8 +17,7 @@ export const metricsRoutes: FastifyPluginAsync<{ metrics: RegistryMetrics }> = a
       summary: 'Prometheus metrics',
       description: 'The registry\'s metrics in Prometheus\'s text exposition format: instances and services by status, changes, heartbeats, request durations by route, the process\'s own.',
       tags: ['observability'],
-      produces: ['text/plain'],
-      response: { 200: Type.String({ description: 'Prometheus text format, version 0.0.4' }), ...ErrorResponses }
+      response: { 200: { description: 'Prometheus text format, version 0.0.4', content: { 'text/plain': { schema: Type.String() } } }, ...ErrorResponses }
     }
   }, async (_request, reply) => {
     const text = await metrics.register.metrics()
