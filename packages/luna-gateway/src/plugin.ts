@@ -16,6 +16,7 @@ import {
 } from './errors.js'
 import { Forwarder } from './forward.js'
 import { gatewayOpenApi } from './openapi.js'
+import { gatewayMetrics } from './metrics.js'
 import { normaliseGatewayOptions, type LunaGatewayOptions } from './options.js'
 import { FollowerTable, RegistryTable, type RoutingTable } from './routing-table.js'
 import { targetParser } from './target-path.js'
@@ -86,7 +87,10 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
   } satisfies LunaGatewayState)
 
   const balancer = createBalancer(settings.balancer)
+  // Counted into the registry's metrics, served at its /metrics, when the app has them.
+  const metrics = fastify.lunaMetrics === undefined ? undefined : gatewayMetrics(fastify.lunaMetrics)
   const forwarder = new Forwarder({
+    metrics,
     balancer,
     coolDown: new CoolDown(settings.coolDown, settings.now),
     forwarding: { preserveHost: settings.preserveHost, consumesAuthorization: settings.auth !== false },
@@ -125,8 +129,10 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
       const candidates = await table.routable(target.service)
       if (candidates === undefined) {
         balancer.forget(target.service)
+        metrics?.unknownService()
         throw new ServiceNotFoundError(target.service)
       }
+      metrics?.request(target.service)
       if (candidates.length === 0) throw new NoInstanceAvailableError(target.service)
       const upgrade = pendingUpgrade(request)
       if (upgrade !== undefined) {
