@@ -192,6 +192,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       auth: { username: options.username ?? DEFAULT_USERNAME, password: options.password ?? '' },
       heartbeatTimeout: options.heartbeatTimeout,
       evictAfter: options.evictAfter,
+      metrics: options.metrics,
       now: options.now,
       ...(store === undefined ? {} : { store })
     })

@@ -26,6 +26,8 @@ export interface ServerSettings {
   /** Milliseconds requests in flight get to finish on SIGTERM or SIGINT; open connections are then closed. */
   closeTimeout: number
   logLevel: LogLevel
+  /** Count and serve Prometheus metrics at /registry/v1/metrics. */
+  metrics: boolean
   /** Serve the gateway at /gateway/services/… beside the registry. */
   gateway: boolean
   gatewayBalancer: BalancerKind
@@ -132,6 +134,13 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     placeholder: '<level>',
     fallback: 'info',
     help: LOG_LEVELS.join(', ')
+  },
+  metrics: {
+    env: 'LUNA_METRICS',
+    flag: 'metrics',
+    placeholder: '<on|off>',
+    fallback: 'on',
+    help: 'count and serve Prometheus metrics at /registry/v1/metrics'
   },
   gateway: {
     env: 'LUNA_GATEWAY',

@@ -4,6 +4,7 @@ import { ConfigError, HELP, parseConfig, type ServerSettings } from '../src/inde
 const PASSWORD = 'pa55-w0rd-never-shown'
 
 const GATEWAY_DEFAULTS = {
+  metrics: true,
   gateway: true,
   gatewayBalancer: 'weighted-round-robin',
   gatewayTimeout: 30_000,
@@ -125,6 +126,12 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     logLevel: 'warn',
     ...GATEWAY_DEFAULTS
   })
+})
+
+t.test('metrics: on by default, off from a variable or a flag', async (t) => {
+  t.equal(settings([], { LUNA_METRICS: 'off' }).metrics, false)
+  t.equal(settings(['--metrics', 'off'], { LUNA_METRICS: 'on' }).metrics, false, 'the flag wins')
+  t.match(failure(['--metrics', 'no']).message, /^LUNA_METRICS \(--metrics\) must be on or off/)
 })
 
 t.test('gateway settings, from variables and flags', async (t) => {
