@@ -148,3 +148,18 @@ t.test('a closed registry stops counting its events', async (t) => {
   await app.close()
   t.equal(registry.listenerCount('registered'), 0)
 })
+
+t.test('the duration histogram\'s buckets are cumulative, end at +Inf with the count, and reset with the Registry', async (t) => {
+  const app = await build(t)
+  for (let i = 0; i < 5; i++) await send(app, 'GET', 'orders:h:1')
+  const route = `method="GET",route="${PREFIX}/instances/*",status_code="404"`
+  const now = await scrape(app)
+  const buckets = [...now.entries()].filter(([key]) => key.startsWith('luna_http_request_duration_seconds_bucket{') && key.endsWith(`,${route}}`))
+  t.equal(buckets.length, 15, 'fourteen bounds and +Inf')
+  t.same(buckets.map(([, value]) => value), buckets.map(([, value]) => value).sort((a, b) => a - b), 'never decreasing')
+  t.equal(now.get(`luna_http_request_duration_seconds_bucket{le="+Inf",${route}}`), 5)
+  t.equal(now.get(`luna_http_request_duration_seconds_count{${route}}`), 5)
+  t.ok(now.get(`luna_http_request_duration_seconds_sum{${route}}`)! > 0)
+  app.lunaMetrics!.resetMetrics()
+  t.notOk((await scrape(app)).has(`luna_http_request_duration_seconds_count{${route}}`), 'reset')
+})

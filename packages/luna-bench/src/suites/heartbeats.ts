@@ -8,7 +8,8 @@ import type { Suite } from '../suite.js'
 
 /**
  * Authenticated heartbeats against luna-server (memory store) and against the ceiling, a bare
- * Fastify server that only parses and stores the body, in alternating rounds.
+ * Fastify server that only parses and stores the body, in alternating rounds; then luna-server
+ * with its metrics on (the default) against the same with `--metrics off`: what counting costs.
  */
 export const heartbeats: Suite = {
   name: 'heartbeats',
@@ -17,6 +18,7 @@ export const heartbeats: Suite = {
   async run ({ config, log }) {
     let luna: ServerProcess | undefined
     let ceiling: ServerProcess | undefined
+    let unmetered: ServerProcess | undefined
     try {
       luna = await startLuna({ name: 'luna-server' })
       ceiling = await startCeiling()
@@ -36,6 +38,15 @@ export const heartbeats: Suite = {
       const changing = changingHeartbeatRequests(fleet)
       const fresh = await compare(target('luna-server', luna, changing), target('ceiling', ceiling, changing), config, log)
       const freshValid = fresh.a.failures === 0 && fresh.b.failures === 0
+      // The ceiling's turn is over: the metered and the unmetered server get the machine.
+      await stopAll([ceiling])
+      ceiling = undefined
+      log('  metrics on against metrics off:')
+      unmetered = await startLuna({ name: 'luna-server --metrics off', args: ['--metrics', 'off'] })
+      await registerAll(unmetered.url, fleet)
+      await checkHeartbeat(unmetered.url, fleet[0]!, 'luna-server --metrics off')
+      const metered = await compare(target('metrics on', luna, same), target('metrics off', unmetered, same), config, log)
+      const meteredValid = metered.a.failures === 0 && metered.b.failures === 0
       const bodyBytes = fleet.map((instance) => Buffer.byteLength(instance.body))
       const lunaValid = result.a.failures === 0
       const ceilingValid = result.b.failures === 0
@@ -72,14 +83,24 @@ export const heartbeats: Suite = {
           note: `per round ${fresh.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(fresh.a.rps)} against ${Math.round(fresh.b.rps)} req/s`
         },
         { name: 'luna-server CPU per request, every body new', value: fresh.a.cpuPerRequest, unit: 'µs', valid: freshValid },
-        { name: 'ceiling CPU per request, every body new', value: fresh.b.cpuPerRequest, unit: 'µs', valid: freshValid }
+        { name: 'ceiling CPU per request, every body new', value: fresh.b.cpuPerRequest, unit: 'µs', valid: freshValid },
+        {
+          name: 'heartbeats, metrics on / off',
+          value: metered.ratio,
+          unit: 'ratio',
+          valid: meteredValid,
+          note: `per round ${metered.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(metered.a.rps)} against ${Math.round(metered.b.rps)} req/s`
+        },
+        { name: 'CPU per request, metrics on', value: metered.a.cpuPerRequest, unit: 'µs', valid: meteredValid },
+        { name: 'CPU per request, metrics off', value: metered.b.cpuPerRequest, unit: 'µs', valid: meteredValid }
       ]
       return {
         figures,
         tables: [
           roundsTable(`${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances, ` +
             `${Math.min(...bodyBytes)}–${Math.max(...bodyBytes)}-byte bodies`, result),
-          roundsTable('every body new', fresh)
+          roundsTable('every body new', fresh),
+          roundsTable('metrics on against metrics off', metered)
         ],
         data: {
           connections: config.connections,
@@ -88,11 +109,12 @@ export const heartbeats: Suite = {
           instances: fleet.length,
           bodyBytes: { min: Math.min(...bodyBytes), max: Math.max(...bodyBytes) },
           comparison: result,
-          everyBodyNew: fresh
+          everyBodyNew: fresh,
+          metricsOnOff: metered
         }
       }
     } finally {
-      await stopAll([luna, ceiling])
+      await stopAll([luna, ceiling, unmetered])
     }
   }
 }
