@@ -34,14 +34,21 @@ class RequestDurations {
   readonly help = 'Time to answer a request, by method, route (as declared, never the raw URL) and status code'
   readonly type = 'histogram'
   readonly aggregator = 'sum'
-  readonly #series = new Map<string, Series>()
+  /**
+   * By route, method and status: strings the router and the parser hand over as the same
+   * objects every time, whose hashes are kept, and a number; no key is built per request.
+   */
+  readonly #series = new Map<string, Map<string, Map<number, Series>>>()
 
   observe (method: string, route: string, statusCode: number, seconds: number): void {
-    const key = `${statusCode} ${method} ${route}`
-    let series = this.#series.get(key)
+    let byMethod = this.#series.get(route)
+    if (byMethod === undefined) this.#series.set(route, byMethod = new Map())
+    let byStatus = byMethod.get(method)
+    if (byStatus === undefined) byMethod.set(method, byStatus = new Map())
+    let series = byStatus.get(statusCode)
     if (series === undefined) {
       series = { labels: { method, route, status_code: String(statusCode) }, counts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }
-      this.#series.set(key, series)
+      byStatus.set(statusCode, series)
     }
     let bucket = 0
     while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++
@@ -50,9 +57,13 @@ class RequestDurations {
     series.count++
   }
 
+  * #all (): Generator<Series> {
+    for (const byMethod of this.#series.values()) for (const byStatus of byMethod.values()) yield * byStatus.values()
+  }
+
   async get (): Promise<{ name: string, help: string, type: string, aggregator: string, values: Array<{ labels: Record<string, string | number>, value: number, metricName: string }> }> {
     const values = []
-    for (const { labels, counts, sum, count } of this.#series.values()) {
+    for (const { labels, counts, sum, count } of this.#all()) {
       let cumulative = 0
       for (let bucket = 0; bucket < counts.length; bucket++) {
         cumulative += counts[bucket]!

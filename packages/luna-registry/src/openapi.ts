@@ -53,15 +53,14 @@ const WILDCARDS: Array<[RegExp, string, string]> = [
 ]
 
 /** A wildcard route's schema with its `*` parameter renamed to what it stands for. */
-function named (schema: Record<string, unknown> | undefined, name: string, description: string): Record<string, unknown> | undefined {
-  const params = schema?.['params'] as { properties?: Record<string, unknown>, required?: string[] } | undefined
-  if (params?.properties?.['*'] === undefined) return schema
+function named (schema: Record<string, unknown>, name: string, description: string): Record<string, unknown> {
+  const params = schema['params'] as { properties: Record<string, object>, required?: string[] }
   const { '*': wildcard, ...others } = params.properties
   return {
     ...schema,
     params: {
       ...params,
-      properties: { ...others, [name]: { ...(wildcard as object), description } },
+      properties: { ...others, [name]: { ...wildcard, description } },
       required: [...(params.required ?? []).filter((key) => key !== '*'), name]
     }
   }

@@ -57,8 +57,9 @@ t.test('?service= keeps one service; a timed-out instance is left out', async (t
 
 t.test('metadata keys that come out the same keep the value of the first in sort order', async (t) => {
   const app = await build(t)
-  await send(app, 'POST', 'orders:a:1', info('orders', { url: 'http://a:1/', metadata: { 'a-b': 'dash', 'a.b': 'dot', é: 'accent' } }))
+  await send(app, 'POST', 'orders:a:1', info('orders', { url: 'http://a/', metadata: { 'a-b': 'dash', 'a.b': 'dot', é: 'accent' } }))
   const [group] = (await app.inject({ method: 'GET', url: `${PREFIX}/sd/prometheus`, headers: AUTH })).json()
+  t.same(group.targets, ['a:80'], 'an http: URL without a port: port 80')
   t.equal(group.labels.__meta_luna_metadata_a_b, 'dash')
   t.equal(group.labels.__meta_luna_metadata__, 'accent')
 })
