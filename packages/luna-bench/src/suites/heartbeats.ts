@@ -18,6 +18,7 @@ export const heartbeats: Suite = {
   async run ({ config, log }) {
     let luna: ServerProcess | undefined
     let ceiling: ServerProcess | undefined
+    let metered: ServerProcess | undefined
     let unmetered: ServerProcess | undefined
     try {
       luna = await startLuna({ name: 'luna-server' })
@@ -38,15 +39,19 @@ export const heartbeats: Suite = {
       const changing = changingHeartbeatRequests(fleet)
       const fresh = await compare(target('luna-server', luna, changing), target('ceiling', ceiling, changing), config, log)
       const freshValid = fresh.a.failures === 0 && fresh.b.failures === 0
-      // The ceiling's turn is over: the metered and the unmetered server get the machine.
-      await stopAll([ceiling])
-      ceiling = undefined
+      // Two fresh servers, alike but for their metrics: the first has taken every new body
+      // above, and holds more for it.
+      await stopAll([luna, ceiling])
+      luna = ceiling = undefined
       log('  metrics on against metrics off:')
+      metered = await startLuna({ name: 'luna-server' })
       unmetered = await startLuna({ name: 'luna-server --metrics off', args: ['--metrics', 'off'] })
-      await registerAll(unmetered.url, fleet)
-      await checkHeartbeat(unmetered.url, fleet[0]!, 'luna-server --metrics off')
-      const metered = await compare(target('metrics on', luna, same), target('metrics off', unmetered, same), config, log)
-      const meteredValid = metered.a.failures === 0 && metered.b.failures === 0
+      for (const server of [metered, unmetered]) {
+        await registerAll(server.url, fleet)
+        await checkHeartbeat(server.url, fleet[0]!, server.name)
+      }
+      const counting = await compare(target('metrics on', metered, same), target('metrics off', unmetered, same), config, log)
+      const countingValid = counting.a.failures === 0 && counting.b.failures === 0
       const bodyBytes = fleet.map((instance) => Buffer.byteLength(instance.body))
       const lunaValid = result.a.failures === 0
       const ceilingValid = result.b.failures === 0
@@ -86,13 +91,13 @@ export const heartbeats: Suite = {
         { name: 'ceiling CPU per request, every body new', value: fresh.b.cpuPerRequest, unit: 'µs', valid: freshValid },
         {
           name: 'heartbeats, metrics on / off',
-          value: metered.ratio,
+          value: counting.ratio,
           unit: 'ratio',
-          valid: meteredValid,
-          note: `per round ${metered.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(metered.a.rps)} against ${Math.round(metered.b.rps)} req/s`
+          valid: countingValid,
+          note: `per round ${counting.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(counting.a.rps)} against ${Math.round(counting.b.rps)} req/s`
         },
-        { name: 'CPU per request, metrics on', value: metered.a.cpuPerRequest, unit: 'µs', valid: meteredValid },
-        { name: 'CPU per request, metrics off', value: metered.b.cpuPerRequest, unit: 'µs', valid: meteredValid }
+        { name: 'CPU per request, metrics on', value: counting.a.cpuPerRequest, unit: 'µs', valid: countingValid },
+        { name: 'CPU per request, metrics off', value: counting.b.cpuPerRequest, unit: 'µs', valid: countingValid }
       ]
       return {
         figures,
@@ -100,7 +105,7 @@ export const heartbeats: Suite = {
           roundsTable(`${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances, ` +
             `${Math.min(...bodyBytes)}–${Math.max(...bodyBytes)}-byte bodies`, result),
           roundsTable('every body new', fresh),
-          roundsTable('metrics on against metrics off', metered)
+          roundsTable('metrics on against metrics off', counting)
         ],
         data: {
           connections: config.connections,
@@ -110,11 +115,11 @@ export const heartbeats: Suite = {
           bodyBytes: { min: Math.min(...bodyBytes), max: Math.max(...bodyBytes) },
           comparison: result,
           everyBodyNew: fresh,
-          metricsOnOff: metered
+          metricsOnOff: counting
         }
       }
     } finally {
-      await stopAll([luna, ceiling, unmetered])
+      await stopAll([luna, ceiling, metered, unmetered])
     }
   }
 }
