@@ -34,7 +34,7 @@ export interface OpenApiOperation {
  */
 export interface OpenApiPaths {
   paths: Record<string, Record<string, OpenApiOperation>>
-  tags?: Array<{ name: string, description: string }>
+  tags: Array<{ name: string, description: string }>
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -54,14 +54,15 @@ const WILDCARDS: Array<[RegExp, string, string]> = [
 
 /** A wildcard route's schema with its `*` parameter renamed to what it stands for. */
 function named (schema: Record<string, unknown>, name: string, description: string): Record<string, unknown> {
-  const params = schema['params'] as { properties: Record<string, object>, required?: string[] }
+  // Every wildcard route requires its `*`.
+  const params = schema['params'] as { properties: Record<string, object>, required: string[] }
   const { '*': wildcard, ...others } = params.properties
   return {
     ...schema,
     params: {
       ...params,
       properties: { ...others, [name]: { ...wildcard, description } },
-      required: [...(params.required ?? []).filter((key) => key !== '*'), name]
+      required: [...params.required.filter((key) => key !== '*'), name]
     }
   }
 }
@@ -98,12 +99,12 @@ export async function registerOpenApi (scope: FastifyInstance, options: { basicA
       return { schema: schema as never, url }
     },
     transformObject (documents) {
-      const openapiObject = (documents as { openapiObject: Partial<OpenApiDocument> & { tags?: unknown[] } }).openapiObject
+      const openapiObject = (documents as { openapiObject: OpenApiDocument & { tags: unknown[] } }).openapiObject
       const extra = options.extra()
       if (extra === undefined) return openapiObject as never
       return {
         ...openapiObject,
-        tags: [...(openapiObject.tags ?? []), ...(extra.tags ?? [])],
+        tags: [...openapiObject.tags, ...extra.tags],
         paths: { ...openapiObject.paths, ...extra.paths }
       } as never
     }
