@@ -14,6 +14,8 @@ export class Keys {
   readonly channel: string
   /** The marker that tells a Redis that lost the registry's keys. */
   readonly marker: string
+  /** Written by readiness checks, beside the registry's keys. */
+  readonly ready: string
   /** The prefix of an instance's hash; the id follows. */
   readonly instancePrefix: string
   /** The prefix of a service's set of ids; the name follows. */
@@ -25,6 +27,7 @@ export class Keys {
     this.timedOut = `${prefix}timedout`
     this.channel = `${prefix}events`
     this.marker = `${prefix}marker`
+    this.ready = `${prefix}ready`
     this.instancePrefix = `${prefix}i:`
     this.servicePrefix = `${prefix}s:`
   }

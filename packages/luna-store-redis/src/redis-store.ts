@@ -102,7 +102,7 @@ export class RedisStore implements SharedStore {
 
   /** Resolves when Redis runs a write on the registry's keys within `commandTimeout`; a 503 otherwise. */
   async ping (): Promise<void> {
-    await this.#outages.call(() => this.#redis.eval(PING, 2, `${this.keyPrefix}ready`, this.#keys.ids, Date.now()))
+    await this.#outages.call(() => this.#redis.eval(PING, 2, this.#keys.ready, this.#keys.ids, Date.now()))
   }
 
   async register (record: InstanceRecord): Promise<RegisterResult> {
