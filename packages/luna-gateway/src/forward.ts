@@ -6,6 +6,7 @@ import type { Balancer } from 'luna-registry'
 import { Attempts, classify, type Failure } from './attempts.js'
 import { attemptBody, type BodyState } from './body.js'
 import type { CoolDown } from './cool-down.js'
+import type { GatewayMetrics } from './metrics.js'
 import { kTrailers } from './dispatcher.js'
 import { BadGatewayError, BodyTooLargeError, GatewayTimeoutError, InvalidPathError } from './errors.js'
 import { clientResponseHeaders, declaredTrailers, upstreamRequestHeaders, type ForwardingOptions } from './headers.js'
@@ -20,6 +21,7 @@ export interface ForwarderSettings {
   attempts: number
   timeout: number
   bodyLimit: number
+  metrics?: GatewayMetrics | undefined
 }
 
 /** One request on its way: where it goes, what it tried. */
@@ -135,6 +137,7 @@ export class Forwarder {
     const failure = classify(cause)
     const { instance, body, target } = exchange
     if (failure === 'connect') settings.coolDown.fail(instance.instanceId)
+    settings.metrics?.upstreamError(target.service, failure)
     request.log.info({ instanceId: instance.instanceId, failure, err: cause }, 'luna-gateway: an attempt failed')
     const next = retryable(failure, request.method, body) ? exchange.attempts.next(failure === 'reset') : undefined
     if (next !== undefined) {

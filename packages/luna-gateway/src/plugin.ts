@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
 import replyFrom from '@fastify/reply-from'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { addMetadataEntry, createBalancer, type MetadataFilter } from 'luna-registry'
+import { addMetadataEntry, createBalancer, type MetadataFilter, type OpenApiPaths } from 'luna-registry'
 import { protect } from './auth.js'
 import { CoolDown } from './cool-down.js'
 import { createDispatcher } from './dispatcher.js'
@@ -15,6 +15,8 @@ import {
   ServiceNotFoundError
 } from './errors.js'
 import { Forwarder } from './forward.js'
+import { gatewayOpenApi } from './openapi.js'
+import { gatewayMetrics } from './metrics.js'
 import { normaliseGatewayOptions, type LunaGatewayOptions } from './options.js'
 import { FollowerTable, RegistryTable, type RoutingTable } from './routing-table.js'
 import { targetParser } from './target-path.js'
@@ -26,6 +28,8 @@ export interface LunaGatewayState {
   readonly synchronised: boolean
   /** `registry` when it reads the registry of this process, `follower` when it follows a remote one. */
   readonly mode: 'registry' | 'follower'
+  /** Its routes, as the registry's OpenAPI document lists them. */
+  readonly openapi: OpenApiPaths
 }
 
 declare module 'fastify' {
@@ -96,11 +100,15 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
   const mode = table instanceof FollowerTable ? 'follower' : 'registry'
   fastify.decorate('lunaGateway', {
     get synchronised () { return table.synchronised },
-    mode
+    mode,
+    openapi: gatewayOpenApi(settings.prefix, settings.auth !== false)
   } satisfies LunaGatewayState)
 
   const balancer = createBalancer(settings.balancer)
+  // Counted into the registry's metrics, served at its /metrics, when the app has them.
+  const metrics = fastify.lunaMetrics === undefined ? undefined : gatewayMetrics(fastify.lunaMetrics)
   const forwarder = new Forwarder({
+    metrics,
     balancer,
     coolDown: new CoolDown(settings.coolDown, settings.now),
     forwarding: { preserveHost: settings.preserveHost, consumesAuthorization: settings.auth !== false },
@@ -140,8 +148,10 @@ const plugin: FastifyPluginAsync<LunaGatewayOptions> = async (fastify, options) 
       const candidates = await table.routable(target.service, metadata)
       if (candidates === undefined) {
         balancer.forget(target.service)
+        metrics?.unknownService()
         throw new ServiceNotFoundError(target.service)
       }
+      metrics?.request(target.service)
       if (candidates.length === 0) throw new NoInstanceAvailableError(target.service)
       const upgrade = pendingUpgrade(request)
       if (upgrade !== undefined) {

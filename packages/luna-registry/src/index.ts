@@ -36,6 +36,9 @@ export type {
 } from './events.js'
 export type { InstanceInfo, InstanceView, ProtectionView, ServiceView, Summary } from './schemas.js'
 
+// Observability: the OpenAPI paths another plugin adds to the registry's document.
+export type { OpenApiDocument, OpenApiOperation, OpenApiPaths } from './openapi.js'
+
 // Options.
 export type { LunaAuthOptions, LunaEventsOptions, LunaRegistryOptions, LunaVerify } from './options.js'
 export {

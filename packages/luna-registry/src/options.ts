@@ -70,6 +70,8 @@ export interface LunaRegistryOptions {
   store?: RegistryStore
   /** Serve the HTML panel to browsers. Default `true`. */
   panel?: boolean
+  /** Count and serve Prometheus metrics at `{prefix}/metrics`. Default `true`. */
+  metrics?: boolean
   /** The clock, in epoch milliseconds. Default `Date.now`; tests pass their own. */
   now?: () => number
 }
@@ -96,6 +98,7 @@ export interface LunaRegistrySettings {
   /** Whether the registry made the store, and so closes it: a store passed in is the caller's. */
   ownsStore: boolean
   panel: boolean
+  metrics: boolean
   now: () => number
 }
 
@@ -201,6 +204,9 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
   if (options.panel !== undefined && typeof options.panel !== 'boolean') {
     fail('panel', `must be a boolean, got ${describe(options.panel)}`)
   }
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') {
+    fail('metrics', `must be a boolean, got ${describe(options.metrics)}`)
+  }
   if (options.now !== undefined && typeof options.now !== 'function') {
     fail('now', `must be a function returning epoch milliseconds, got ${describe(options.now)}`)
   }
@@ -216,6 +222,7 @@ export function normaliseOptions (options: LunaRegistryOptions): LunaRegistrySet
     store: normaliseStore(options.store),
     ownsStore: options.store === undefined,
     panel: options.panel ?? true,
+    metrics: options.metrics ?? true,
     now: options.now ?? Date.now
   }
 }

@@ -106,7 +106,7 @@ export async function panelViews (scope: FastifyInstance, prefix: string): Promi
 export const panelAssets: FastifyPluginAsync = async (fastify) => {
   for (const [name, { type, body }] of await assets()) {
     fastify.get(`/assets/${name}`, {
-      schema: { response: { 200: { type: 'string' } } }
+      schema: { hide: true, response: { 200: { type: 'string' } } }
     }, async (_request, reply) => {
       return await reply
         .type(type)

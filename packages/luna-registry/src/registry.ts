@@ -151,6 +151,16 @@ export class LunaRegistry extends RegistryEvents {
     return removed
   }
 
+  /**
+   * Resolves when the store answers, rejects with what it said when it does not: the store's own
+   * `ping()`, or a read of an instance for a store without one. For readiness probes.
+   */
+  async ping (): Promise<void> {
+    const store = this.store
+    if (store.ping !== undefined) await store.ping()
+    else await store.get('')
+  }
+
   async getInstance (instanceId: string): Promise<InstanceView | undefined> {
     const instance = await this.store.get(instanceId)
     return instance === undefined ? undefined : this.view(instance, this.now())

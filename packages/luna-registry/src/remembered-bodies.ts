@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest, FastifySerializerCompiler } from 'fastify'
 import { bodyDigest, KnownBodies } from './known-bodies.js'
 import type { LunaRegistry } from './registry.js'
+import type { RegistryMetrics } from './metrics.js'
 import { bodyBytes, checkedJsonParser } from './request-body.js'
 import type { InstanceView } from './schemas.js'
 import { plainJson } from './view-json.js'
@@ -11,7 +12,8 @@ export interface RememberedBodiesOptions {
   registry: LunaRegistry
   bodies: KnownBodies
   /** The routes that take instance bodies, registered inside this scope. */
-  routes: FastifyPluginAsync<{ registry: LunaRegistry }>
+  routes: FastifyPluginAsync<{ registry: LunaRegistry, metrics: RegistryMetrics | undefined }>
+  metrics: RegistryMetrics | undefined
 }
 
 /**
@@ -23,7 +25,7 @@ export interface RememberedBodiesOptions {
  * forgotten; and views are written from the text kept with their remembered body. The registry
  * and the routes see plain checked infos and views: nothing of this leaks into them.
  */
-export const rememberedBodies: FastifyPluginAsync<RememberedBodiesOptions> = async (fastify, { registry, bodies, routes }) => {
+export const rememberedBodies: FastifyPluginAsync<RememberedBodiesOptions> = async (fastify, { registry, bodies, routes, metrics }) => {
   const forget = (event: { instanceId: string }): void => { bodies.forget(event.instanceId) }
   registry.on('deregistered', forget)
   registry.on('evicted', forget)
@@ -81,5 +83,5 @@ export const rememberedBodies: FastifyPluginAsync<RememberedBodiesOptions> = asy
     httpStatus === '200' || httpStatus === '201' ? writeView : plainJson
   fastify.setSerializerCompiler(viewSerializer)
 
-  await fastify.register(routes, { registry })
+  await fastify.register(routes, { registry, metrics })
 }

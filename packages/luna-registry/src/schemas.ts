@@ -146,6 +146,19 @@ export const SummarySchema = Type.Object({
 })
 export type Summary = Static<typeof SummarySchema>
 
+export const SdQuerySchema = Type.Object({
+  service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN, description: 'Only the instances of this service' }))
+})
+
+/** A target group of Prometheus's HTTP service discovery. */
+export const PrometheusTargetGroupSchema = Type.Object({
+  targets: Type.Array(Type.String(), { description: '`host:port`' }),
+  labels: Type.Record(Type.String(), Type.String())
+})
+export type PrometheusTargetGroup = Static<typeof PrometheusTargetGroupSchema>
+
+export const PrometheusTargetGroupsSchema = Type.Array(PrometheusTargetGroupSchema)
+
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
   code: Type.String(),

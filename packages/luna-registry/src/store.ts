@@ -93,6 +93,12 @@ export interface RegistryStore {
    * still at or before `before` (no heartbeat since). Each removal happens once.
    */
   evictTimedOut (before: number): Promise<Array<Readonly<InstanceRecord>>>
+  /**
+   * Optional: resolves when the store answers as the registry's writes need it to, rejects when
+   * it does not (unreachable, too slow, read-only, refusing the registry's keys). Cheap enough for
+   * a readiness probe every few seconds. A store without it is asked for an instance instead.
+   */
+  ping? (): Promise<void>
   close (): Promise<void>
 }
 

@@ -1,14 +1,12 @@
 import { once } from 'node:events'
 import { request, type IncomingMessage } from 'node:http'
-import { connect, type AddressInfo, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import t from 'tap'
 import { until, within } from '../../../test-support/until.js'
 import lunaRegistry from '../src/index.js'
-import { AUTH, PREFIX, fill, info, listen, responses } from './helpers.js'
+import { AUTH, PREFIX, fill, info, listen, responses, stalledSubscriber } from './helpers.js'
 import { EventStream } from './sse-client.js'
-
-interface Tap { teardown: (fn: () => unknown) => void }
 
 /** `method` on `{prefix}/instances/{id}` over a real socket; the status. */
 async function send (base: string, method: string, id: string, body?: Record<string, unknown>): Promise<number> {
@@ -19,15 +17,6 @@ async function send (base: string, method: string, id: string, body?: Record<str
   })
   await res.arrayBuffer()
   return res.status
-}
-
-/** A raw client that asks for the stream and then never reads a byte. */
-function stalledSubscriber (t: Tap, base: string): Socket {
-  const socket = connect(Number(new URL(base).port), '127.0.0.1')
-  socket.pause()
-  socket.write(`GET ${PREFIX}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTH.authorization}\r\nAccept: text/event-stream\r\n\r\n`)
-  t.teardown(() => socket.destroy())
-  return socket
 }
 
 t.test('a subscriber gets a snapshot first, then every change as it happens', async (t) => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import lunaRegistry, { MemoryStore, type LunaRegistry, type LunaRegistryOptions, type RegistryEvent, type RegistryStore } from '../src/index.js'
 
@@ -113,4 +113,13 @@ export async function fill (registry: LunaRegistry, count: number, services: num
     const metadata = Object.fromEntries(Array.from({ length: keys }, (_, k) => [`key-${k}`, `${i}-${k}-`.padEnd(480, 'm')]))
     await registry.register(`${name}:h-${i}:8000`, info(name, { description: `instance ${i}`, metadata }) as never)
   }
+}
+
+/** A raw client that asks for `{prefix}/events` at `base` and then never reads a byte. */
+export function stalledSubscriber (t: Closable, base: string): Socket {
+  const socket = connect(Number(new URL(base).port), '127.0.0.1')
+  socket.pause()
+  socket.write(`GET ${PREFIX}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTH.authorization}\r\nAccept: text/event-stream\r\n\r\n`)
+  t.teardown(() => socket.destroy())
+  return socket
 }

@@ -29,6 +29,7 @@ t.test('bad options make ready() reject with a message naming the option', async
     [{ store: { ...new MemoryStore(), close: undefined } }, /option "store" must implement/],
     [{ store: 'redis' }, /option "store" must be a store object, got "redis"/],
     [{ panel: 'yes' }, /option "panel" must be a boolean, got "yes"/],
+    [{ metrics: 'on' }, /option "metrics" must be a boolean, got "on"/],
     [{ now: 5 }, /option "now" must be a function/],
     [{ events: { snapshotTimeout: 0 } }, /option "events.snapshotTimeout" must be a positive number of milliseconds or a duration such as "30s", got 0/],
     [{ events: { snapshotTimeout: 'later' } }, /option "events.snapshotTimeout" .* got "later"/],

@@ -170,6 +170,7 @@ const RULES: { [K in Checked]: Rule<ServerSettings[K]> } = {
     rule: `must be one of ${LOG_LEVELS.join(', ')}`,
     parse: (raw) => LOG_LEVELS.find((level) => level === raw.toLowerCase())
   },
+  metrics: ON_OFF,
   gateway: ON_OFF,
   gatewayBalancer: {
     rule: `must be one of ${BALANCER_KINDS.join(', ')} (or WeightedRoundRobin, RoundRobin, None)`,
@@ -343,6 +344,7 @@ export function parseConfig (argv: string[], env: Env): Config {
       requestTimeout: read('requestTimeout'),
       closeTimeout: read('closeTimeout'),
       logLevel: read('logLevel'),
+      metrics: read('metrics'),
       gateway: read('gateway'),
       gatewayBalancer: read('gatewayBalancer'),
       gatewayTimeout: read('gatewayTimeout'),

@@ -1,4 +1,4 @@
-export { buildServer, type BuildServerOptions } from './server.js'
+export { buildServer, READY_TIMEOUT, type BuildServerOptions } from './server.js'
 export {
   ConfigError,
   HELP,

@@ -55,6 +55,27 @@ const HealthSchema = {
   additionalProperties: false
 } as const
 
+const ProbeSchema = {
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['ok', 'store unavailable', 'not synchronised'] } },
+  required: ['status'],
+  additionalProperties: false
+} as const
+
+/** How long `/readyz` waits for the store: within an orchestrator's usual one-second probe timeout. */
+export const READY_TIMEOUT = 900
+
+/** Resolves with `promise`, or rejects once `ms` have passed. */
+async function within<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return await Promise.race([
+    promise,
+    new Promise<never>((resolve, reject) => {
+      timer = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms)
+    })
+  ]).finally(() => { clearTimeout(timer) })
+}
+
 /**
  * Fastify's own lines about a request, written as the registry writes its own: a client's mistake
  * (a 404 outside the registry, a 4xx from a route the embedding app added) at debug in one line
@@ -139,6 +160,31 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     return { status: 'ok' }
   })
 
+  // Kubernetes-style probes, beside /healthz and like it without auth. Liveness: the process
+  // answers, and its event loop turns (the answer waits for a turn). Readiness: the store
+  // answers a check now, within READY_TIMEOUT. Once the server is closing, Fastify answers
+  // every request, these included, 503 with `Connection: close` before any route runs.
+  const probe = { logLevel: 'warn', schema: { response: { 200: ProbeSchema, 503: ProbeSchema } } } as const
+  app.get('/livez', probe, async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return { status: 'ok' }
+  })
+  app.get('/readyz', probe, async (request, reply) => {
+    if (app.hasDecorator('lunaGateway') && !app.lunaGateway.synchronised) {
+      return await reply.code(503).send({ status: 'not synchronised' })
+    }
+    if (app.hasDecorator('lunaRegistry')) {
+      try {
+        await within(app.lunaRegistry.ping(), READY_TIMEOUT)
+      } catch (error) {
+        // The store logs its outages once; a probe every few seconds would repeat them.
+        request.log.debug({ err: error }, 'readiness: the store did not answer')
+        return await reply.code(503).send({ status: 'store unavailable' })
+      }
+    }
+    return { status: 'ok' }
+  })
+
   app.register(fp(async (app) => {
     if (options.corsOrigin !== undefined && options.corsOrigin !== '') await registerCors(app, options.corsOrigin)
     if (isFollower(options)) {
@@ -162,6 +208,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       evictAfter: options.evictAfter,
       protectionThreshold: options.protectionThreshold,
       protectionMaxDuration: options.protectionMaxDuration,
+      metrics: options.metrics,
       now: options.now,
       ...(store === undefined ? {} : { store })
     })

@@ -41,6 +41,8 @@ export interface ServerSettings {
   /** Milliseconds requests in flight get to finish on SIGTERM or SIGINT; open connections are then closed. */
   closeTimeout: number
   logLevel: LogLevel
+  /** Count and serve Prometheus metrics at /registry/v1/metrics. */
+  metrics: boolean
   /** Serve the gateway at /gateway/services/… beside the registry. */
   gateway: boolean
   gatewayBalancer: BalancerKind
@@ -202,6 +204,13 @@ export const SOURCES: Record<keyof ServerSettings, Source> = {
     fallback: 'info',
     help: LOG_LEVELS.join(', ')
   },
+  metrics: {
+    env: 'LUNA_METRICS',
+    flag: 'metrics',
+    placeholder: '<on|off>',
+    fallback: 'on',
+    help: 'count and serve Prometheus metrics at /registry/v1/metrics'
+  },
   gateway: {
     env: 'LUNA_GATEWAY',
     flag: 'gateway',
@@ -323,7 +332,8 @@ function helpText (): string {
     '       luna-server hash-password < password.txt',
     '',
     'Runs a Luna service registry. The API and the panel live under /registry/v1/ behind basic',
-    'auth; GET /healthz answers {"status":"ok"} without auth. Flags override environment variables.',
+    'auth; GET /healthz, /livez and /readyz answer {"status":"ok"} without auth. Flags override',
+    'environment variables.',
     'The gateway forwards /gateway/services/{name}/… to an OK instance of {name}.',
     '',
     `  ${['option', 'environment', 'default'].map((title, column) => title.padEnd(widths[column] ?? 0)).join('  ')}`,

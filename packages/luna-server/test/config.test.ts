@@ -11,6 +11,7 @@ const ACCESS_DEFAULTS = {
 }
 
 const GATEWAY_DEFAULTS = {
+  metrics: true,
   gateway: true,
   gatewayBalancer: 'weighted-round-robin',
   gatewayTimeout: 30_000,
@@ -175,6 +176,12 @@ t.test('flags override environment variables, in both spellings', async (t) => {
     ...GATEWAY_DEFAULTS,
     ...RENDER_DEFAULTS
   })
+})
+
+t.test('metrics: on by default, off from a variable or a flag', async (t) => {
+  t.equal(settings([], { LUNA_METRICS: 'off' }).metrics, false)
+  t.equal(settings(['--metrics', 'off'], { LUNA_METRICS: 'on' }).metrics, false, 'the flag wins')
+  t.match(failure(['--metrics', 'no']).message, /^LUNA_METRICS \(--metrics\) must be on or off/)
 })
 
 t.test('gateway settings, from variables and flags', async (t) => {

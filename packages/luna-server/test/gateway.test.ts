@@ -193,10 +193,14 @@ t.test('LUNA_REGISTRY_URL: a luna-server process as a gateway-only replica of an
   const early = await fetch(`${replica}/healthz`)
   t.equal(early.status, 503, 'not ready before the first snapshot')
   t.same(await early.json(), { status: 'not synchronised' })
+  const earlyReady = await fetch(`${replica}/readyz`)
+  t.equal(earlyReady.status, 503, '/readyz agrees')
+  t.same(await earlyReady.json(), { status: 'not synchronised' })
   t.match(await (await fetch(`${replica}/gateway/services/orders/`)).json(), { statusCode: 503, code: 'FST_LUNA_GATEWAY_NOT_SYNCHRONISED' })
 
   const registry = await listen(t, {}, registryPort)
   await until('the replica is synchronised', async () => (await fetch(`${replica}/healthz`)).status === 200 || undefined, 15_000)
+  t.equal((await fetch(`${replica}/readyz`)).status, 200, 'ready once synchronised, with no store of its own to ask')
   t.equal((await fetch(`${replica}/registry/v1/services`, { headers: ADMIN })).status, 404, 'no registry on the replica')
 
   await register(registry.origin, 'orders:a:1', await startService(t, 'orders'))

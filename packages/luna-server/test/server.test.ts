@@ -249,3 +249,15 @@ t.test('the gateway hands back an upstream\'s headers as they are: no nosniff ad
   t.equal(status, 200)
   t.equal(headers['x-content-type-options'], undefined)
 })
+
+t.test('LUNA_METRICS: /registry/v1/metrics behind the credentials, or not served with metrics off', async (t) => {
+  const on = buildServer({ logLevel: 'silent', username: 'ops', password: PASSWORD })
+  t.teardown(() => on.close())
+  const scrape = await on.inject({ method: 'GET', url: '/registry/v1/metrics', headers: { authorization: basic('ops', PASSWORD) } })
+  t.equal(scrape.statusCode, 200)
+  t.match(scrape.body, /^luna_instances\{status="OK"\} 0$/m)
+  t.equal((await on.inject({ method: 'GET', url: '/registry/v1/metrics' })).statusCode, 401)
+  const off = buildServer({ logLevel: 'silent', username: 'ops', password: PASSWORD, metrics: false })
+  t.teardown(() => off.close())
+  t.equal((await off.inject({ method: 'GET', url: '/registry/v1/metrics', headers: { authorization: basic('ops', PASSWORD) } })).statusCode, 404)
+})

@@ -14,6 +14,8 @@ export class Bucket {
   readonly live: string
   /** Ids announced as timed out, waiting for a heartbeat or eviction. */
   readonly timedOut: string
+  /** Written by readiness checks, beside the bucket's keys. */
+  readonly ready: string
   readonly #instancePrefix: string
   readonly #servicePrefix: string
 
@@ -23,6 +25,7 @@ export class Bucket {
     this.ids = `${tagged}ids`
     this.live = `${tagged}live`
     this.timedOut = `${tagged}timedout`
+    this.ready = `${tagged}ready`
     this.#instancePrefix = `${tagged}i:`
     this.#servicePrefix = `${tagged}s:`
   }

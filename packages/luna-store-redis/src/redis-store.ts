@@ -63,6 +63,13 @@ export interface RedisStoreOptions {
   clusterOptions?: ClusterOptions
 }
 
+/**
+ * A readiness check that fails whenever the registry's scripts would: a write (refused by a
+ * read-only replica) beside a read of one of the registry's keys, in one script (refused when the
+ * keys cannot be served together, as in a Redis Cluster without a hash tag in the prefix).
+ */
+const PING = "redis.call('SET', KEYS[1], ARGV[1], 'PX', 60000) return redis.call('EXISTS', KEYS[2])"
+
 /** How many instances one claim or eviction script handles before yielding to other clients. */
 const BATCH = 1000
 
@@ -167,6 +174,13 @@ export class RedisStore implements SharedStore, GuardStore {
    */
   available (): boolean {
     return this.#closed === undefined && this.#redis.status === 'ready' && !this.#outages.failedWithin(this.#checkInterval)
+  }
+
+  /** Resolves when Redis runs a write on the registry's keys within `commandTimeout`; a 503 otherwise. */
+  async ping (): Promise<void> {
+    // Every bucket, so every master of a cluster answers.
+    const now = Date.now()
+    await Promise.all(this.#keys.buckets.map(async (bucket) => await this.#outages.call(() => this.#redis.eval(PING, 2, bucket.ready, bucket.ids, now))))
   }
 
   async register (record: InstanceRecord): Promise<RegisterResult> {

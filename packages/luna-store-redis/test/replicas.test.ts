@@ -34,6 +34,24 @@ function baseOf (app: FastifyInstance): string {
 }
 
 if (await requireRedis(t)) {
+  t.test('metrics: every replica counts the registry\'s changes and sees its figures; heartbeats are each one\'s own', async (t) => {
+    const prefix = uniquePrefix(t)
+    const a = await replica(t, prefix)
+    const b = await replica(t, prefix)
+    const sample = async (app: FastifyInstance, name: string): Promise<number | undefined> => {
+      const text = (await app.inject({ method: 'GET', url: `${PREFIX}/metrics`, headers: AUTH })).body
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `))
+      return line === undefined ? undefined : Number(line.slice(name.length + 1))
+    }
+    t.equal((await a.inject({ method: 'POST', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH, payload: body('orders') })).statusCode, 201)
+    t.equal((await a.inject({ method: 'PUT', url: `${PREFIX}/instances/orders:h:1`, headers: AUTH, payload: body('orders') })).statusCode, 200)
+    await until('B hears of A\'s registration', async () => await sample(b, 'luna_registrations_total') === 1 || undefined)
+    t.equal(await sample(a, 'luna_registrations_total'), 1, 'counted once on each replica')
+    t.equal(await sample(b, 'luna_instances{status="OK"}'), 1, 'B reads the figures from the shared store')
+    t.equal(await sample(a, 'luna_heartbeats_total'), 1)
+    t.equal(await sample(b, 'luna_heartbeats_total'), 0, 'a heartbeat is counted where it was received')
+  })
+
   t.test('two replicas share one registry: write on A, read on B', async (t) => {
     const prefix = uniquePrefix(t)
     const a = await replica(t, prefix)

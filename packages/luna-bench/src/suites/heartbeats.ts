@@ -8,7 +8,8 @@ import type { Suite } from '../suite.js'
 
 /**
  * Authenticated heartbeats against luna-server (memory store) and against the ceiling, a bare
- * Fastify server that only parses and stores the body, in alternating rounds.
+ * Fastify server that only parses and stores the body, in alternating rounds; then luna-server
+ * with its metrics on (the default) against the same with `--metrics off`: what counting costs.
  */
 export const heartbeats: Suite = {
   name: 'heartbeats',
@@ -17,6 +18,8 @@ export const heartbeats: Suite = {
   async run ({ config, log }) {
     let luna: ServerProcess | undefined
     let ceiling: ServerProcess | undefined
+    let metered: ServerProcess | undefined
+    let unmetered: ServerProcess | undefined
     try {
       luna = await startLuna({ name: 'luna-server' })
       ceiling = await startCeiling()
@@ -42,6 +45,19 @@ export const heartbeats: Suite = {
       const minimalHeaders = { ...HEARTBEAT_HEADERS, prefer: 'return=minimal' }
       const minimal = await compare(target('luna-server', luna, same, minimalHeaders), target('ceiling', ceiling, same, minimalHeaders), config, log)
       const minimalValid = minimal.a.failures === 0 && minimal.b.failures === 0
+      // Two fresh servers, alike but for their metrics: the first has taken every new body
+      // above, and holds more for it.
+      await stopAll([luna, ceiling])
+      luna = ceiling = undefined
+      log('  metrics on against metrics off:')
+      metered = await startLuna({ name: 'luna-server' })
+      unmetered = await startLuna({ name: 'luna-server --metrics off', args: ['--metrics', 'off'] })
+      for (const server of [metered, unmetered]) {
+        await registerAll(server.url, fleet)
+        await checkHeartbeat(server.url, fleet[0]!, server.name)
+      }
+      const counting = await compare(target('metrics on', metered, same), target('metrics off', unmetered, same), config, log)
+      const countingValid = counting.a.failures === 0 && counting.b.failures === 0
       const bodyBytes = fleet.map((instance) => Buffer.byteLength(instance.body))
       const lunaValid = result.a.failures === 0
       const ceilingValid = result.b.failures === 0
@@ -86,7 +102,16 @@ export const heartbeats: Suite = {
           valid: minimalValid,
           note: `per round ${minimal.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(minimal.a.rps)} against ${Math.round(minimal.b.rps)} req/s`
         },
-        { name: 'luna-server CPU per request, Prefer: return=minimal', value: minimal.a.cpuPerRequest, unit: 'µs', valid: minimalValid }
+        { name: 'luna-server CPU per request, Prefer: return=minimal', value: minimal.a.cpuPerRequest, unit: 'µs', valid: minimalValid },
+        {
+          name: 'heartbeats, metrics on / off',
+          value: counting.ratio,
+          unit: 'ratio',
+          valid: countingValid,
+          note: `per round ${counting.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(counting.a.rps)} against ${Math.round(counting.b.rps)} req/s`
+        },
+        { name: 'CPU per request, metrics on', value: counting.a.cpuPerRequest, unit: 'µs', valid: countingValid },
+        { name: 'CPU per request, metrics off', value: counting.b.cpuPerRequest, unit: 'µs', valid: countingValid }
       ]
       return {
         figures,
@@ -94,7 +119,8 @@ export const heartbeats: Suite = {
           roundsTable(`${config.connections} connections, ${config.duration} s rounds, ${fleet.length} instances, ` +
             `${Math.min(...bodyBytes)}–${Math.max(...bodyBytes)}-byte bodies`, result),
           roundsTable('every body new', fresh),
-          roundsTable('Prefer: return=minimal', minimal)
+          roundsTable('Prefer: return=minimal', minimal),
+          roundsTable('metrics on against metrics off', counting)
         ],
         data: {
           connections: config.connections,
@@ -104,11 +130,12 @@ export const heartbeats: Suite = {
           bodyBytes: { min: Math.min(...bodyBytes), max: Math.max(...bodyBytes) },
           comparison: result,
           everyBodyNew: fresh,
-          preferMinimal: minimal
+          preferMinimal: minimal,
+          metricsOnOff: counting
         }
       }
     } finally {
-      await stopAll([luna, ceiling])
+      await stopAll([luna, ceiling, metered, unmetered])
     }
   }
 }

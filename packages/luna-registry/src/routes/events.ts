@@ -1,13 +1,15 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { RegistryEvent } from '../events.js'
 import { drained, PIECE_SIZE } from '../json-stream.js'
 import { nextTurn } from '../turns.js'
 import type { LunaRegistry, ServiceListing } from '../registry.js'
+import type { DropReason, RegistryMetrics } from '../metrics.js'
 import { serviceListJson } from '../view-json.js'
 import { matchesMetadata, metadataFilterOf, type MetadataFilter } from '../metadata-filter.js'
-import { EventsQuerySchema, type InstanceView } from '../schemas.js'
+import { ErrorResponses, EventsQuerySchema, type InstanceView } from '../schemas.js'
 
 export interface EventRoutesOptions {
   registry: LunaRegistry
@@ -19,10 +21,18 @@ export interface EventRoutesOptions {
   maxBuffer: number
   /** Milliseconds a subscriber has to read its snapshot before it is dropped. */
   snapshotTimeout: number
+  metrics?: RegistryMetrics | undefined
 }
 
 function frame (type: string, id: number, data: unknown): string {
   return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`
+}
+
+/** What the log says of a subscriber dropped for each reason. */
+const DROPPED: Record<DropReason, string> = {
+  slow: 'does not keep up',
+  snapshot_overflow: 'does not read its snapshot while events arrive',
+  snapshot_timeout: 'did not read its snapshot in time'
 }
 
 const STREAM_HEADERS = {
@@ -60,12 +70,14 @@ function wanted (subscriber: Subscriber, event: RegistryEvent): boolean {
   return event.type === 'deregistered' || matchesMetadata(event.instance.metadata, subscriber.metadata)
 }
 
-export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, writeView, keepAlive, maxBuffer, snapshotTimeout }) => {
+export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastify, { registry, writeView, keepAlive, maxBuffer, snapshotTimeout, metrics }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const subscribers = new Set<Subscriber>()
+  metrics?.countSubscribers(() => subscribers.size)
 
-  const drop = ({ res }: Subscriber, why: string, unread: number): void => {
-    fastify.log.warn({ unread }, `luna-registry: dropping an event subscriber that ${why}`)
+  const drop = ({ res }: Subscriber, reason: DropReason, unread: number): void => {
+    fastify.log.warn({ unread }, `luna-registry: dropping an event subscriber that ${DROPPED[reason]}`)
+    metrics?.subscriberDropped(reason)
     res.destroy()
   }
 
@@ -74,7 +86,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     const { res } = subscriber
     if (res.destroyed) return
     res.write(chunk)
-    if (res.writableLength > maxBuffer) drop(subscriber, 'does not keep up', res.writableLength)
+    if (res.writableLength > maxBuffer) drop(subscriber, 'slow', res.writableLength)
   }
 
   // One listener for every subscriber, and each event serialised once however many there are.
@@ -90,7 +102,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       }
       subscriber.queued.push(chunk)
       subscriber.queuedBytes += Buffer.byteLength(chunk)
-      if (subscriber.queuedBytes > maxBuffer) drop(subscriber, 'does not read its snapshot while events arrive', subscriber.queuedBytes)
+      if (subscriber.queuedBytes > maxBuffer) drop(subscriber, 'snapshot_overflow', subscriber.queuedBytes)
     }
   }
   const join = (subscriber: Subscriber): void => {
@@ -124,7 +136,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
    */
   const writeSnapshot = async (subscriber: Subscriber, head: string, pieces: Iterable<string>): Promise<void> => {
     const { res } = subscriber
-    const deadline = setTimeout(() => drop(subscriber, 'did not read its snapshot in time', res.writableLength), snapshotTimeout).unref()
+    const deadline = setTimeout(() => drop(subscriber, 'snapshot_timeout', res.writableLength), snapshotTimeout).unref()
     try {
       let piece = head
       for (const next of pieces) {
@@ -208,7 +220,16 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   }
   registry.on('resync', resync)
 
-  app.get('/events', { schema: { querystring: EventsQuerySchema } }, async (request, reply) => {
+  app.get('/events', {
+    config: { lunaStream: true },
+    schema: {
+      summary: 'Follow changes',
+      description: 'Server-Sent Events: a `snapshot` of the service views, then `registered`, `updated`, `status`, `deregistered` and `evicted` events as they happen, optionally of one service.',
+      tags: ['events'],
+      querystring: EventsQuerySchema,
+      response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...ErrorResponses }
+    }
+  }, async (request, reply) => {
     const { service } = request.query
     const metadata = metadataFilterOf(request.query)
     const res = reply.raw

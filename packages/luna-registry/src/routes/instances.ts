@@ -12,6 +12,7 @@ import { nextTurn } from '../turns.js'
 import { sendList } from './lists.js'
 import { metadataFilterOf } from '../metadata-filter.js'
 import type { LunaRegistry } from '../registry.js'
+import type { RegistryMetrics } from '../metrics.js'
 import {
   type InstanceParams,
   ErrorResponses,
@@ -47,13 +48,16 @@ async function minimal (reply: FastifyReply, status: 201 | 204): Promise<Fastify
   return await reply.header('preference-applied', MINIMAL_APPLIED).code(status).send()
 }
 
-export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async (fastify, { registry }) => {
+export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry, metrics: RegistryMetrics | undefined }> = async (fastify, { registry, metrics }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const takesBody = { ...formatter, bodyLimit: BODY_LIMIT, preValidation: onePathSegment }
 
   app.post('/instances/*', {
     ...takesBody,
     schema: {
+      summary: 'Register an instance',
+      description: 'Creates the registration (201) or replaces it whole (200). The instance must then heartbeat within `heartbeatTimeout` (30 s by default) or turn DOWN.',
+      tags: ['instances'],
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
       response: { 200: InstanceViewSchema, 201: InstanceViewSchema, 204: Type.Null(), ...ErrorResponses }
@@ -68,6 +72,9 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   app.put('/instances/*', {
     ...takesBody,
     schema: {
+      summary: 'Heartbeat',
+      description: 'Replaces the info of a registered instance and refreshes its heartbeat. 404 means the instance is not registered (any more): register again.',
+      tags: ['instances'],
       params: InstanceParamsSchema,
       body: InstanceInfoSchema,
       response: { 200: InstanceViewSchema, 204: Type.Null(), ...ErrorResponses }
@@ -75,6 +82,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
   }, async (request, reply) => {
     const instance = await registry.heartbeat(request.params['*'], request.body)
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
+    metrics?.heartbeat()
     if (wantsMinimal(request.headers.prefer)) return await minimal(reply, 204)
     return instance
   })
@@ -83,7 +91,12 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     ...formatter,
     preValidation: onePathSegment,
     preHandler: checkId,
-    schema: { params: InstanceParamsSchema, response: { 204: Type.Null(), ...ErrorResponses } }
+    schema: {
+      summary: 'Deregister an instance',
+      tags: ['instances'],
+      params: InstanceParamsSchema,
+      response: { 204: Type.Null({ description: 'Deregistered' }), ...ErrorResponses }
+    }
   }, async (request, reply) => {
     if (!await registry.deregister(request.params['*'])) throw new InstanceNotFoundError(request.params['*'])
     return await reply.code(204).send(null)
@@ -93,7 +106,7 @@ export const instanceRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = as
     ...formatter,
     preValidation: onePathSegment,
     preHandler: checkId,
-    schema: { params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
+    schema: { summary: 'Read an instance', tags: ['instances'], params: InstanceParamsSchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
   }, async (request) => {
     const instance = await registry.getInstance(request.params['*'])
     if (instance === undefined) throw new InstanceNotFoundError(request.params['*'])
@@ -110,7 +123,13 @@ export const instanceListRoutes: FastifyPluginAsync<{ registry: LunaRegistry, wr
 
   app.get('/instances', {
     // The list is streamed; the schema documents it.
-    schema: { querystring: InstanceQuerySchema, response: { 200: InstanceListSchema, ...ErrorResponses } }
+    schema: {
+      summary: 'List instances',
+      description: 'Sorted by id, optionally of one service and with one effective status; a page of them with `limit` and `after`, with a `Link` header to the next page while more follow.',
+      tags: ['instances'],
+      querystring: InstanceQuerySchema,
+      response: { 200: InstanceListSchema, ...ErrorResponses }
+    }
   }, async (request, reply) => {
     const { service, status, limit, after } = request.query
     // Reading and sorting a large registry takes a turn of its own.

@@ -78,7 +78,13 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   }
 
   app.get('/services', {
-    schema: { querystring: ServiceQuerySchema, response: { 200: ServiceListSchema, ...ErrorResponses } }
+    schema: {
+      summary: 'List services',
+      description: 'Every service with its instances, sorted by name; a page of them with `limit` and `after`. A browser (an `Accept` header that ranks `text/html` above JSON) gets the panel instead.',
+      tags: ['services'],
+      querystring: ServiceQuerySchema,
+      response: { 200: ServiceListSchema, ...ErrorResponses }
+    }
   }, async (request, reply) => await list(request, reply, request.query))
 
   // One wildcard serves `/services/`, `/services/json`, `/services/{name}` and `/services/{name}/pick`: names may
@@ -86,6 +92,9 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (fa
   app.get('/services/*', {
     schemaErrorFormatter: wildcardNamed('name'),
     schema: {
+      summary: 'A service, the service list, or one instance picked',
+      description: '`/services/` and `/services/json`: the service list (`json` answers JSON whatever the `Accept` header). `/services/{name}`: the service. `/services/{name}/pick`: one OK instance by smooth weighted round-robin (503 when none has a weight above 0).',
+      tags: ['services'],
       params: ServiceParamsSchema,
       querystring: ServiceQuerySchema,
       response: { 200: Type.Union([ServiceListSchema, ServiceViewSchema, InstanceViewSchema]), ...ErrorResponses }

@@ -200,6 +200,9 @@ export class MemoryStore implements RegistryStore, GuardStore {
     return await this.#guards.listMaintenance()
   }
 
+  /** Always answers: the data is in this process. */
+  async ping (): Promise<void> {}
+
   /** Nothing to release: the data lives and dies with the process, so hooks that deregister while the app closes still work. */
   async close (): Promise<void> {}
 

@@ -58,6 +58,13 @@ export function storeContract ({ create, test }: StoreContractOptions): void {
     })
   }
 
+  check('ping, where the store has it, resolves while the store works', async (store) => {
+    if (store.ping === undefined) return
+    await store.ping()
+    await store.register(sampleRecord())
+    await store.ping()
+  })
+
   check('register creates an instance and says so', async (store) => {
     const record = sampleRecord()
     const result = await store.register(record)
