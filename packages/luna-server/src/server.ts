@@ -85,6 +85,9 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
       // request would be cut up to 30 s late.
       connectionsCheckingInterval: Math.min(requestTimeout, 1000)
     },
+    // `{prefix}/instances/{id}/maintenance` names the id with a route parameter: room for the
+    // longest id (512 characters), percent-encoded.
+    maxParamLength: 3 * 512,
     // Every instance heartbeats every few seconds: a line per request would drown what matters
     // at info. Requests, and the mistakes of clients, are logged at debug and trace.
     logController: new RequestLogs({ disableRequestLogging: !requestLogs }),
