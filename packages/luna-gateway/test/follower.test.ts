@@ -87,3 +87,34 @@ t.test('a lost stream reconnects and resynchronises from the new snapshot', asyn
   await until('billing is routable', async () => (await send(follower.origin, '/gateway/services/billing/x')).status === 200 || undefined, 5000)
   t.equal((await send(follower.origin, '/gateway/services/orders/x')).status, 404, 'orders is gone with the old snapshot')
 })
+
+t.test('a follower routes by metadata headers, skips held instances, and keeps routing through a protection event', async (t) => {
+  const registryPort = await freePort()
+  const app = Fastify()
+  await app.register(lunaRegistry, { auth: credentials, heartbeatTimeout: 300, sweepInterval: 20 })
+  await app.listen({ port: registryPort, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const follower = await startFollower(t, registryPort)
+  const eu = await startEcho(t, 'eu')
+  const us = await startEcho(t, 'us')
+  const body = (url: string, zone: string): Parameters<typeof app.lunaRegistry.register>[1] => ({ name: 'orders', version: '1.0.0', status: 'OK', url, metadata: { zone } })
+  await app.lunaRegistry.register('orders:eu:1', body(eu.origin, 'eu-1'))
+  await app.lunaRegistry.register('orders:us:1', body(us.origin, 'us-1'))
+  const beat = setInterval(() => {
+    app.lunaRegistry.heartbeat('orders:eu:1', body(eu.origin, 'eu-1')).catch(() => {})
+    app.lunaRegistry.heartbeat('orders:us:1', body(us.origin, 'us-1')).catch(() => {})
+  }, 50)
+  t.teardown(() => clearInterval(beat))
+  const zoned = async (zone: string): ReturnType<typeof send> => await send(follower.origin, '/gateway/services/orders/x', { headers: { 'x-luna-metadata-zone': zone } })
+  await until('the follower routes by zone', async () => (await zoned('us-1')).status === 200 ? true : undefined)
+  for (let i = 0; i < 3; i++) t.equal(echoed(await zoned('us-1')).name, 'us')
+
+  // Five instances that never heartbeat turn protection on: the follower's table stays.
+  for (let i = 0; i < 5; i++) await register(app, `billing:10.0.0.${i}:1`, `http://10.0.0.${i}:1/`)
+  await until('protection is on', () => app.lunaRegistry.protection.active ? true : undefined)
+  t.equal(echoed(await zoned('eu-1')).name, 'eu')
+
+  await app.lunaRegistry.setMaintenance('orders:us:1', 'disk swap')
+  await until('the follower skips the held one', async () => (await zoned('us-1')).status === 503 ? true : undefined)
+  t.equal(echoed(await send(follower.origin, '/gateway/services/orders/x')).name, 'eu', 'without the header, the others')
+})

@@ -54,7 +54,9 @@ export interface LiftOutcome {
  * knows no HTTP: it checks infos, keeps them in the store, computes statuses and views, emits an
  * event for every change (`registry.on('status', …)`, or `'event'` for all; `'resync'` when a
  * shared store may have lost some), and its sweeper turns instances whose heartbeat deadline
- * passed DOWN, then evicts them.
+ * passed DOWN, then evicts them. Its guards: mass-expiry protection (no eviction while too many
+ * instances time out together, `protection.ts`), a grace after the registry was away, and the
+ * operators' maintenance holds; their state is the store's when it keeps it (`GuardStore`).
  */
 export class LunaRegistry extends RegistryEvents {
   readonly store: RegistryStore

@@ -261,3 +261,16 @@ t.test('LUNA_METRICS: /registry/v1/metrics behind the credentials, or not served
   t.teardown(() => off.close())
   t.equal((await off.inject({ method: 'GET', url: '/registry/v1/metrics', headers: { authorization: basic('ops', PASSWORD) } })).statusCode, 404)
 })
+
+t.test('the longest instance id can be put in maintenance', async (t) => {
+  const app = buildServer({ logLevel: 'silent' })
+  t.teardown(() => app.close())
+  const name = 's'.repeat(128)
+  const host = [...Array.from({ length: 3 }, () => 'h'.repeat(63)), 'h'.repeat(61)].join('.')
+  const id = `${name}:${host}:65535`
+  const auth = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` }
+  t.equal((await app.inject({ method: 'POST', url: `/registry/v1/instances/${id}`, headers: auth, payload: { name, version: '1', status: 'OK', url: 'http://h:1/' } })).statusCode, 201)
+  const held = await app.inject({ method: 'PUT', url: `/registry/v1/instances/${id}/maintenance`, headers: auth, payload: { reason: 'disk swap' } })
+  t.equal(held.statusCode, 200, held.body)
+  t.match(held.json(), { instanceId: id, status: 'DOWN', maintenance: { reason: 'disk swap' } })
+})

@@ -36,7 +36,9 @@ export const guardRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async
     schema: { response: { 200: ProtectionSchema, ...ErrorResponses } }
   }, async () => await registry.endProtection())
 
-  // `:id`, not a wildcard as the other instance routes: a wildcard cannot be followed by more path.
+  // `:id`, not a wildcard as the other instance routes: a wildcard cannot be followed by more
+  // path. An id longer than the app's `maxParamLength` (Fastify's default is 100) does not reach
+  // these routes: luna-server raises it; in process, `setMaintenance` takes any id.
   app.put('/instances/:id/maintenance', {
     preHandler: checkId,
     schema: { params: MaintenanceParamsSchema, body: MaintenanceBodySchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
