@@ -57,28 +57,7 @@ http {
   }
 }
 `)
-  const child = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-  track(child)
-  const output: string[] = []
-  keepOutput(child, output)
-  const server: ServerProcess = {
-    name: 'nginx',
-    url: `http://${HOST}:${port}`,
-    child,
-    output,
-    stop: async () => {
-      const code = await stopChild(child)
-      await rm(dir, { recursive: true, force: true })
-      return code
-    }
-  }
-  try {
-    await waitUntilAnswering(server, '/gateway/services/orders/', (status) => status === 200)
-  } catch (error) {
-    await server.stop()
-    throw error
-  }
-  return server
+  return await runNginx('nginx', dir, ['-p', dir, '-c', conf], port, '/gateway/services/orders/', 200)
 }
 
 /** A directory and an nginx.conf that includes the file luna-server writes in nginx mode. */
@@ -129,31 +108,37 @@ http {
     listen: `${HOST}:${port}`,
     test: `${NGINX} ${args} -t -q`,
     reload: `${NGINX} ${args} -s reload`,
-    start: async () => {
-      const child = spawn(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] })
-      track(child)
-      const output: string[] = []
-      keepOutput(child, output)
-      const server: ServerProcess = {
-        name: 'nginx (nginx mode)',
-        url: `http://${HOST}:${port}`,
-        child,
-        output,
-        stop: async () => {
-          const code = await stopChild(child)
-          await rm(dir, { recursive: true, force: true })
-          return code
-        }
-      }
-      try {
-        await waitUntilAnswering(server, '/gateway/services/', (status) => status === 404)
-      } catch (error) {
-        await server.stop()
-        throw error
-      }
-      return server
+    start: async () => await runNginx('nginx (nginx mode)', dir, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], port, '/gateway/services/', 404)
+  }
+}
+
+/**
+ * nginx in the foreground with `args`, as a server of the bench's: its directory removed when it
+ * stops; resolved once `path` answers `status` on `port`.
+ */
+async function runNginx (name: string, dir: string, args: string[], port: number, path: string, status: number): Promise<ServerProcess> {
+  const child = spawn(NGINX, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  track(child)
+  const output: string[] = []
+  keepOutput(child, output)
+  const server: ServerProcess = {
+    name,
+    url: `http://${HOST}:${port}`,
+    child,
+    output,
+    stop: async () => {
+      const code = await stopChild(child)
+      await rm(dir, { recursive: true, force: true })
+      return code
     }
   }
+  try {
+    await waitUntilAnswering(server, path, (answered) => answered === status)
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
+  return server
 }
 
 /** nginx's worker, whose CPU time is the work: the master only reads its configuration. */
