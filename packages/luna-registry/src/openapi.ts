@@ -43,7 +43,8 @@ const TAGS = [
   { name: 'instances', description: 'Registration, heartbeats and departures of instances, and reading them back' },
   { name: 'services', description: 'Services, their instances, and picking one' },
   { name: 'events', description: 'The change stream' },
-  { name: 'observability', description: 'Metrics and Prometheus service discovery' }
+  { name: 'observability', description: 'Metrics and Prometheus service discovery' },
+  { name: 'guards', description: 'What keeps the registry from wiping itself: the summary, mass-expiry protection and maintenance holds' }
 ]
 
 /** The router's wildcards, as the paths OpenAPI knows: `*` under `/instances/` is an instance id. */

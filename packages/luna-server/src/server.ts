@@ -120,7 +120,7 @@ export function buildServer (options: BuildServerOptions = {}): FastifyInstance 
     ...(options.tls === undefined ? { http: serverOptions } : { https: { ...serverOptions, cert: options.tls.cert, key: options.tls.key } }),
     // `{prefix}/instances/{id}/maintenance` names the id with a route parameter: room for the
     // longest id (512 characters), percent-encoded.
-    maxParamLength: 3 * 512,
+    routerOptions: { maxParamLength: 3 * 512 },
     // Every instance heartbeats every few seconds: a line per request would drown what matters
     // at info. Requests, and the mistakes of clients, are logged at debug and trace.
     logController: new RequestLogs({ disableRequestLogging: !requestLogs }),

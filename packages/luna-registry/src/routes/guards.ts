@@ -29,11 +29,11 @@ export const guardRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/summary', {
-    schema: { response: { 200: SummarySchema, ...ErrorResponses } }
+    schema: { summary: 'The registry at a glance', description: 'How many services and instances, how many of them are up, and whether mass-expiry protection is on and why.', tags: ['guards'], response: { 200: SummarySchema, ...ErrorResponses } }
   }, async () => await registry.summary())
 
   app.delete('/protection', {
-    schema: { response: { 200: ProtectionSchema, ...ErrorResponses } }
+    schema: { summary: 'End mass-expiry protection', description: 'Evictions resume at once; nothing happens when protection is off.', tags: ['guards'], response: { 200: ProtectionSchema, ...ErrorResponses } }
   }, async () => await registry.endProtection())
 
   // `:id`, not a wildcard as the other instance routes: a wildcard cannot be followed by more
@@ -41,7 +41,7 @@ export const guardRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async
   // these routes: luna-server raises it; in process, `setMaintenance` takes any id.
   app.put('/instances/:id/maintenance', {
     preHandler: checkId,
-    schema: { params: MaintenanceParamsSchema, body: MaintenanceBodySchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
+    schema: { summary: 'Put an instance in maintenance', description: 'The instance is DOWN and gets no traffic, whatever it reports, until the hold is lifted; re-registering does not lift it.', tags: ['guards'], params: MaintenanceParamsSchema, body: MaintenanceBodySchema, response: { 200: InstanceViewSchema, ...ErrorResponses } }
   }, async (request) => {
     const instance = await registry.setMaintenance(request.params.id, request.body.reason)
     if (instance === undefined) throw new InstanceNotFoundError(request.params.id)
@@ -50,7 +50,7 @@ export const guardRoutes: FastifyPluginAsync<{ registry: LunaRegistry }> = async
 
   app.delete('/instances/:id/maintenance', {
     preHandler: checkId,
-    schema: { params: MaintenanceParamsSchema, response: { 200: InstanceViewSchema, 204: Type.Null(), ...ErrorResponses } }
+    schema: { summary: 'Lift a maintenance hold', description: 'The status is computed as usual again (200 and the view); 204 when the hold was on an instance that is not registered now.', tags: ['guards'], params: MaintenanceParamsSchema, response: { 200: InstanceViewSchema, 204: Type.Null(), ...ErrorResponses } }
   }, async (request, reply) => {
     const { lifted, instance } = await registry.liftMaintenance(request.params.id)
     if (instance !== undefined) return instance
