@@ -137,9 +137,10 @@ export class LunaRegistry extends RegistryEvents {
     if (result === undefined) return undefined
     const view = this.view(result.instance, now)
     // Most heartbeats change nothing: with no one listening, or nothing changed, nothing is built.
+    // One event per heartbeat at most: a status change carries the new instance, info and all.
     if (this.observed('updated', 'status')) {
-      if (!sameInfo(result.previous, result.instance)) this.change(result.instance, { type: 'updated', instance: view })
-      if (view.maintenance === undefined) this.statusChange(result.previous, result.timedOut, result.instance, view)
+      const flipped = view.maintenance === undefined && this.statusChange(result.previous, result.timedOut, result.instance, view)
+      if (!flipped && !sameInfo(result.previous, result.instance)) this.change(result.instance, { type: 'updated', instance: view })
     }
     return view
   }
