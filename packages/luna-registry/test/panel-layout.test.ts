@@ -104,8 +104,12 @@ if (chromiumAvailable(t)) {
     const resting = await style()
     t.match(resting.decoration, /underline/, 'underlined')
     t.not(resting.color, resting.text, 'in the link colour, not the text colour')
-    // From the filter box, the keyboard's next stop is the first service.
+    // From the filter box, the keyboard passes the headers that sort, then the first service.
     await page.focus('#filter')
+    for (const header of ['Service', 'Status', 'Online']) {
+      await page.keyboard.press('Tab')
+      t.equal(await page.evaluate('document.activeElement.closest("th")?.dataset.sort === undefined ? "" : document.activeElement.textContent'), header, `the ${header} header sorts`)
+    }
     await page.keyboard.press('Tab')
     t.equal(await page.evaluate('document.activeElement.textContent'), 'catalog', 'reached by the keyboard')
     await page.keyboard.press('Tab')
