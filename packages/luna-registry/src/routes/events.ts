@@ -150,12 +150,11 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       const names = [...changed]
       changed.clear()
       try {
-        for (const name of names) {
-          const summary = subscriber.metadata === undefined
-            ? await getOrSet(shared, name, async () => await registry.serviceSummary(name))
-            : await registry.serviceSummary(name, subscriber.metadata)
-          send(subscriber, frame('summary', id, summary))
-        }
+        // Read side by side: a shared store answers each in a round trip of its own.
+        const summaries = await Promise.all(names.map(async (name) => subscriber.metadata === undefined
+          ? await getOrSet(shared, name, async () => await registry.serviceSummary(name))
+          : await registry.serviceSummary(name, subscriber.metadata)))
+        for (const summary of summaries) send(subscriber, frame('summary', id, summary))
       } catch (error) {
         // The store is away: the stream ends, and its client reconnects to a fresh snapshot.
         fastify.log.warn({ err: error }, 'luna-registry: could not read a service summary; ending the summary stream')
