@@ -4,6 +4,7 @@ import { fanout } from './suites/fanout.js'
 import { gateway } from './suites/gateway.js'
 import { heartbeats } from './suites/heartbeats.js'
 import { nginxMode } from './suites/nginx-mode.js'
+import { panel } from './suites/panel.js'
 import { profile, profileNewBodies } from './suites/profile.js'
 import { redis } from './suites/redis.js'
 import { redisCluster } from './suites/redis-cluster.js'
@@ -24,6 +25,7 @@ export const SUITES: readonly Suite[] = [
   gateway,
   nginxMode,
   slowReaders,
+  panel,
   profile,
   profileNewBodies
 ]

@@ -63,16 +63,17 @@ export function reorder (tbody, rows, before) {
   })
 }
 
-/** Runs `fn` once soon, however often it is asked for: a burst of events is one DOM update. */
+/**
+ * Runs `fn` once before the next frame, however often it is asked for: a burst of events is one
+ * DOM update, and a hidden page, which draws no frames, makes none until it is seen again.
+ */
 export function batched (fn) {
-  let timer
+  let frame
   return () => {
-    if (timer === undefined) {
-      timer = setTimeout(() => {
-        timer = undefined
-        fn()
-      }, 40)
-    }
+    frame ??= window.requestAnimationFrame(() => {
+      frame = undefined
+      fn()
+    })
   }
 }
 

@@ -1,64 +1,58 @@
-// The overview: one row per service, no instances.
-import { badge, batched, byId, h, now, place, prefix, reorder, versionChips } from './luna-dom.js'
-import { downFirst, exact, shorten, since, versionsOf } from './luna-format.js'
+// The overview: one row per service, from the stream of service summaries
+// ({prefix}/events?view=summary). Only a page of rows is in the document at once; the filter,
+// the sorting and the paging work over every service.
+import { badge, batched, byId, h, now, prefix, versionChips } from './luna-dom.js'
+import { downFirst, exact, shorten, since } from './luna-format.js'
+
+/** Rows in the document at once: as the server renders the first page. */
+const PAGE_SIZE = 100
+
+const collator = new Intl.Collator('en', { numeric: true })
+
+/** The orders a header offers, each ascending; the same header again turns it round. */
+const ORDERS = {
+  status: (a, b) => downFirst(a.summary.status, a.name, b.summary.status, b.name),
+  name: (a, b) => collator.compare(a.name, b.name),
+  instances: (a, b) => a.summary.total - b.summary.total || a.summary.online - b.summary.online || collator.compare(a.name, b.name)
+}
+const CAPTIONS = { status: 'DOWN first', name: 'by name', instances: 'by number of instances' }
 
 export function overview () {
   const table = byId('services')
   const tbody = table.tBodies[0]
+  const caption = table.caption
   const wrap = byId('services-wrap')
   const empty = byId('empty')
   const filter = byId('filter')
   const shown = byId('shown')
   const noMatch = byId('no-match')
-  /** name → { name, instances: Map<id, instance>, row, summary, signature, haystack } */
+  const pager = byId('pager')
+  const pageAt = byId('page-at')
+  const previous = byId('page-prev')
+  const next = byId('page-next')
+  /** name → { name, summary, signature, haystack, row } */
   const services = new Map()
-  const dirty = new Set()
   let query = ''
+  let sort = 'status'
+  let descending = false
+  let page = 0
+  /** Every service in the current order, made again only when an order can have changed. */
+  let ordered
   // `?status=UP` or `?status=DOWN` lists only those, as the server did.
   const only = new URLSearchParams(window.location.search).get('status')
-
-  const slim = (instance) => ({
-    status: instance.status,
-    version: instance.version,
-    description: instance.description ?? '',
-    registeredAt: instance.registeredAt,
-    instanceId: instance.instanceId,
-    downSince: instance.downSince
-  })
-
-  const summarise = (entry) => {
-    let online = 0
-    let latest
-    let downSince
-    for (const instance of entry.instances.values()) {
-      if (instance.status === 'OK') online++
-      if (instance.downSince !== undefined && (downSince === undefined || instance.downSince > downSince)) downSince = instance.downSince
-      // The description of the most recently registered instance that has one.
-      if (instance.description !== '' && (latest === undefined || instance.registeredAt > latest.registeredAt ||
-        (instance.registeredAt === latest.registeredAt && instance.instanceId < latest.instanceId))) latest = instance
-    }
-    const status = online > 0 ? 'UP' : 'DOWN'
-    return {
-      name: entry.name,
-      status,
-      online,
-      total: entry.instances.size,
-      versions: versionsOf(entry.instances.values()),
-      description: shorten(latest?.description ?? ''),
-      downSince: status === 'DOWN' ? downSince : undefined
-    }
-  }
 
   const haystackOf = (summary) =>
     [summary.name, summary.status, ...summary.versions.map((v) => v.version), summary.description].join(' ').toLowerCase()
 
-  /** What a row the server rendered shows, as `summarise` would say it: such a row is kept as it is. */
+  const signatureOf = (summary) => JSON.stringify(summary)
+
+  /** What a row the server rendered shows, as the stream says it: such a row is kept as it is. */
   const read = (row) => {
     const [name, status, numbers, versions, description] = row.cells
     const [online, total] = numbers.textContent.split(' / ').map(Number)
     const chips = [...versions.children]
-    const since = status.querySelector('time.for')
-    return {
+    const down = status.querySelector('time.for')
+    const summary = {
       name: name.textContent,
       status: row.classList.contains('down') ? 'DOWN' : 'UP',
       online,
@@ -69,14 +63,10 @@ export function overview () {
           ? { version: chip.textContent, count: total }
           : { version: chip.firstChild.nodeValue.slice(0, -1), count: Number(count.textContent.slice(1)) }
       }),
-      description: description.textContent,
-      downSince: since === null ? undefined : since.dateTime
+      description: description.textContent
     }
-  }
-
-  for (const row of tbody.rows) {
-    const summary = read(row)
-    services.set(summary.name, { name: summary.name, instances: new Map(), row, summary, signature: JSON.stringify(summary), haystack: haystackOf(summary) })
+    if (down !== null) summary.downSince = down.dateTime
+    return summary
   }
 
   const fill = (row, summary) => {
@@ -96,19 +86,38 @@ export function overview () {
     )
   }
 
-  const before = (a, b) => downFirst(
-    services.get(a.dataset.service).summary.status, a.dataset.service,
-    services.get(b.dataset.service).summary.status, b.dataset.service) < 0
+  for (const row of [...tbody.rows]) {
+    const summary = read(row)
+    services.set(summary.name, { name: summary.name, summary, signature: signatureOf(summary), haystack: haystackOf(summary), row })
+  }
+
+  /** Takes in a service's summary; a summary of no instances removes the service. */
+  const take = (incoming) => {
+    const entry = services.get(incoming.name)
+    if (incoming.total === 0) {
+      if (entry !== undefined) {
+        services.delete(incoming.name)
+        ordered = undefined
+      }
+      return
+    }
+    const summary = { ...incoming, description: shorten(incoming.description) }
+    const signature = signatureOf(summary)
+    if (entry === undefined) {
+      services.set(summary.name, { name: summary.name, summary, signature, haystack: haystackOf(summary), row: undefined })
+      ordered = undefined
+      return
+    }
+    if (entry.signature === signature) return
+    if (entry.summary.status !== summary.status || entry.summary.total !== summary.total || entry.summary.online !== summary.online) ordered = undefined
+    entry.summary = summary
+    entry.signature = signature
+    entry.haystack = haystackOf(summary)
+    // Built again when it is next shown.
+    entry.stale = true
+  }
 
   const matches = (entry) => (only === null || entry.summary.status === only) && (query === '' || entry.haystack.includes(query))
-
-  const refreshFilter = () => {
-    let visible = 0
-    for (const entry of services.values()) if (entry.row !== undefined && !entry.row.hidden) visible++
-    const narrowed = query !== '' || only !== null
-    shown.textContent = narrowed ? `${visible} of ${services.size} shown` : ''
-    noMatch.hidden = !narrowed || visible > 0 || services.size === 0
-  }
 
   const refreshTotals = () => {
     let up = 0
@@ -129,54 +138,79 @@ export function overview () {
     wrap.hidden = services.size === 0
   }
 
-  const flush = (all = false) => {
-    const moved = []
-    for (const entry of dirty) {
-      if (entry.instances.size === 0) {
-        entry.row?.remove()
-        services.delete(entry.name)
-        continue
+  /** The page of rows in the document, as the order, the filter and the page say. */
+  const render = () => {
+    if (ordered === undefined) {
+      ordered = [...services.values()].sort(ORDERS[sort])
+      if (descending) ordered.reverse()
+    }
+    const matching = query === '' && only === null ? ordered : ordered.filter(matches)
+    const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE))
+    page = Math.min(page, pages - 1)
+    const start = page * PAGE_SIZE
+    const rows = []
+    for (const entry of matching.slice(start, start + PAGE_SIZE)) {
+      if (entry.row === undefined) {
+        entry.row = h('tr')
+        fill(entry.row, entry.summary)
+      } else if (entry.stale === true) {
+        fill(entry.row, entry.summary)
       }
-      const summary = summarise(entry)
-      const signature = JSON.stringify(summary)
-      if (signature === entry.signature) continue
-      if (entry.row === undefined || entry.summary.status !== summary.status) moved.push(entry)
-      entry.row ??= h('tr')
-      entry.summary = summary
-      entry.signature = signature
-      entry.haystack = haystackOf(summary)
-      fill(entry.row, summary)
-      entry.row.hidden = !matches(entry)
+      entry.stale = false
+      rows.push(entry.row)
     }
-    dirty.clear()
-    if (all) {
-      reorder(tbody, [...services.values()].map((entry) => entry.row), before)
-    } else {
-      // Out first, then each into its place among rows that are all in order.
-      for (const entry of moved) entry.row.remove()
-      for (const entry of moved) place(tbody, entry.row, before)
-    }
+    // Moves only the rows out of place, and leaves the others alone.
+    const wanted = new Set(rows)
+    for (const row of [...tbody.rows]) if (!wanted.has(row)) row.remove()
+    rows.forEach((row, index) => {
+      if (tbody.rows[index] !== row) tbody.insertBefore(row, tbody.rows[index] ?? null)
+    })
+    const narrowed = query !== '' || only !== null
+    shown.textContent = narrowed ? `${matching.length} of ${services.size} shown` : ''
+    noMatch.hidden = !narrowed || matching.length > 0 || services.size === 0
+    pager.hidden = matching.length <= PAGE_SIZE
+    pageAt.textContent = `${start + 1}–${start + rows.length} of ${matching.length}`
+    previous.disabled = page === 0
+    next.disabled = page >= pages - 1
     refreshTotals()
-    refreshFilter()
   }
-  const soon = batched(flush)
+  const soon = batched(render)
 
-  const entryFor = (name) => {
-    let entry = services.get(name)
-    if (entry === undefined) {
-      entry = { name, instances: new Map(), row: undefined, summary: { status: 'UP' }, signature: '', haystack: '' }
-      services.set(name, entry)
+  // The headers that sort: a button each, and `aria-sort` on the one in use.
+  const headers = [...table.tHead.rows[0].cells].filter((cell) => cell.dataset.sort !== undefined)
+  const showSort = () => {
+    for (const header of headers) {
+      if (header.dataset.sort === sort) header.setAttribute('aria-sort', descending ? 'descending' : 'ascending')
+      else header.removeAttribute('aria-sort')
     }
-    return entry
+    caption.firstChild.nodeValue = `All services, ${CAPTIONS[sort]}${descending ? ', reversed' : ''} `
   }
+  for (const header of headers) {
+    const button = h('button', { type: 'button', class: 'sort' }, header.textContent)
+    button.addEventListener('click', () => {
+      descending = sort === header.dataset.sort ? !descending : false
+      sort = header.dataset.sort
+      ordered = undefined
+      page = 0
+      showSort()
+      render()
+    })
+    header.replaceChildren(button)
+  }
+
+  previous.addEventListener('click', () => {
+    page--
+    render()
+  })
+  next.addEventListener('click', () => {
+    page++
+    render()
+  })
 
   filter.addEventListener('input', () => {
     query = filter.value.trim().toLowerCase()
-    for (const entry of services.values()) {
-      const hide = !matches(entry)
-      if (entry.row !== undefined && entry.row.hidden !== hide) entry.row.hidden = hide
-    }
-    refreshFilter()
+    page = 0
+    render()
   })
   document.addEventListener('keydown', (event) => {
     if (event.key === '/' && document.activeElement !== filter && !event.ctrlKey && !event.metaKey && !event.altKey) {
@@ -190,31 +224,16 @@ export function overview () {
   })
 
   return {
+    url: `${prefix}/events?view=summary`,
+    types: ['summary'],
     snapshot (list) {
-      const names = new Set(list.map((service) => service.name))
-      for (const entry of services.values()) {
-        if (!names.has(entry.name)) {
-          entry.instances.clear()
-          dirty.add(entry)
-        }
-      }
-      for (const service of list) {
-        const entry = entryFor(service.name)
-        entry.instances = new Map(service.instances.map((instance) => [instance.instanceId, slim(instance)]))
-        dirty.add(entry)
-      }
-      flush(true)
+      const names = new Set(list.map((summary) => summary.name))
+      for (const name of services.keys()) if (!names.has(name)) take({ name, total: 0 })
+      for (const summary of list) take(summary)
+      render()
     },
     apply (event) {
-      if (event.type === 'deregistered' || event.type === 'evicted') {
-        const entry = services.get(event.service)
-        if (entry === undefined) return
-        entry.instances.delete(event.instanceId)
-        dirty.add(entry)
-      } else {
-        entryFor(event.service).instances.set(event.instanceId, slim(event.instance))
-        dirty.add(entryFor(event.service))
-      }
+      take(event)
       soon()
     }
   }

@@ -16,6 +16,21 @@ export function servicePage () {
   let headerDirty = false
   let pending
 
+  // A notice shows in a row of its own under the instance the user acted on, and follows it.
+  const noticeRow = h('tr', { class: 'notice-row' }, h('td', { colspan: String(byId('instances').tHead.rows[0].cells.length) }))
+  let noticeFor
+
+  /** Runs `fn`, which moves rows, with the notice's row out of the way; then puts it back under its instance. */
+  const aside = (fn) => {
+    if (!noticeRow.isConnected) return fn()
+    const next = noticeRow.nextElementSibling
+    noticeRow.remove()
+    fn()
+    const anchor = instances.get(noticeFor)?.row
+    if (anchor?.isConnected) anchor.after(noticeRow)
+    else tbody.insertBefore(noticeRow, next?.parentNode === tbody ? next : null)
+  }
+
   for (const row of tbody.rows) instances.set(row.dataset.instance, { view: undefined, row, beat: row.querySelector('time[data-ago]') })
 
   const maintenanceButton = (view) => view.maintenance === undefined
@@ -87,7 +102,7 @@ export function servicePage () {
     const moved = isNew || entry.view.status !== view.status
     entry.view = view
     fill(entry)
-    if (moved && inPlace) place(tbody, entry.row, before)
+    if (moved && inPlace) aside(() => place(tbody, entry.row, before))
   }
 
   const remove = (id) => {
@@ -121,17 +136,33 @@ export function servicePage () {
   }
   const headerSoon = batched(() => { if (headerDirty) header() })
 
-  const say = (text, kind) => {
+  /** Says `text` under the row of instance `id`, where the user acted. */
+  const say = (text, kind, id) => {
     notice.setAttribute('role', kind === 'error' ? 'alert' : 'status')
     notice.classList.toggle('error', kind === 'error')
     noticeText.textContent = text
     notice.hidden = false
+    const row = instances.get(id)?.row
+    if (row?.isConnected) {
+      noticeRow.cells[0].append(notice)
+      row.after(noticeRow)
+    } else if (!(noticeRow.isConnected && noticeFor === id)) {
+      // Neither the row nor a notice about it is left: above the table, then.
+      noticeRow.remove()
+      empty.before(notice)
+    }
+    noticeFor = id
   }
-  byId('notice-close').addEventListener('click', () => { notice.hidden = true })
+  byId('notice-close').addEventListener('click', () => {
+    notice.hidden = true
+    noticeRow.remove()
+  })
 
   const deregister = async (id) => {
     const button = instances.get(id)?.row.querySelector('button[data-deregister]')
     if (button) button.disabled = true
+    // Under the row now: the stream may take the row away before the answer comes.
+    say(`Deregistering ${id}…`, 'info', id)
     try {
       // A custom header makes this a request another site's page cannot send: the browser
       // would have to ask first, and the registry never says yes to another origin.
@@ -142,16 +173,17 @@ export function servicePage () {
         cache: 'no-store'
       })
       if (response.status === 204 || response.status === 404) {
+        // Said first, under the row: the notice then takes the row's place.
+        say(response.status === 204 ? `${id} was deregistered.` : `${id} was not registered any more.`, 'info', id)
         remove(id)
         header()
-        say(response.status === 204 ? `${id} was deregistered.` : `${id} was not registered any more.`, 'info')
         return
       }
       const error = await response.json().catch(() => undefined)
       const reason = typeof error?.message === 'string' ? error.message : response.statusText
-      say(`Could not deregister ${id}: ${reason} (HTTP ${response.status}).`, 'error')
+      say(`Could not deregister ${id}: ${reason} (HTTP ${response.status}).`, 'error', id)
     } catch {
-      say(`Could not reach the registry to deregister ${id}. Check the connection and try again.`, 'error')
+      say(`Could not reach the registry to deregister ${id}. Check the connection and try again.`, 'error', id)
     }
     if (button) button.disabled = false
   }
@@ -171,14 +203,14 @@ export function servicePage () {
         ...(held ? {} : { body: JSON.stringify({ reason: reason.trim() }) })
       })
       if (response.ok) {
-        say(held ? `${id} is out of maintenance.` : `${id} is in maintenance.`, 'info')
         if (response.status === 200) upsert(await response.json())
+        say(held ? `${id} is out of maintenance.` : `${id} is in maintenance.`, 'info', id)
         return
       }
       const reasonText = (await response.json().catch(() => ({}))).message ?? response.statusText
-      say(`Could not change the maintenance of ${id}: ${reasonText} (HTTP ${response.status}).`, 'error')
+      say(`Could not change the maintenance of ${id}: ${reasonText} (HTTP ${response.status}).`, 'error', id)
     } catch {
-      say(`Could not reach the registry to change the maintenance of ${id}. Check the connection and try again.`, 'error')
+      say(`Could not reach the registry to change the maintenance of ${id}. Check the connection and try again.`, 'error', id)
     }
   }
 
@@ -209,7 +241,7 @@ export function servicePage () {
       const ids = new Set(views.map((view) => view.instanceId))
       for (const id of [...instances.keys()]) if (!ids.has(id)) remove(id)
       for (const view of views) upsert(view, false)
-      reorder(tbody, [...instances.values()].map((entry) => entry.row), before)
+      aside(() => reorder(tbody, [...instances.values()].map((entry) => entry.row), before))
       header()
     },
     apply (event) {

@@ -1,6 +1,7 @@
 /* global EventSource */
-// The Luna panel, live. The server renders every page complete; this script then follows the
-// registry's event stream ({prefix}/events) and changes only the rows an event is about. It builds
+// The Luna panel, live. The server renders every page (the overview's first page of services);
+// this script then follows the registry's event stream ({prefix}/events) and changes only the rows
+// an event is about. It builds
 // DOM with createElement and text nodes only: whatever an instance sends stays text.
 import { byId, prefix, serviceName, tick } from './luna-dom.js'
 import { overview } from './luna-overview.js'
@@ -24,8 +25,10 @@ function connection (state, text) {
   root.classList.toggle('stale', state === 'reconnecting')
 }
 
+/** Follows the stream the view asks for (a service's instances by default) and the events it names. */
 function follow (view) {
-  const url = `${prefix}/events${serviceName === undefined ? '' : `?service=${encodeURIComponent(serviceName)}`}`
+  const url = view.url ?? `${prefix}/events${serviceName === undefined ? '' : `?service=${encodeURIComponent(serviceName)}`}`
+  const types = view.types ?? TYPES
   let source
   let retry
   let failures = 0
@@ -41,7 +44,7 @@ function follow (view) {
       banner.refresh()
       connection('live', 'Live')
     })
-    for (const type of TYPES) {
+    for (const type of types) {
       stream.addEventListener(type, (message) => view.apply(JSON.parse(message.data)))
     }
     stream.addEventListener('protection', (message) => banner.apply(JSON.parse(message.data)))

@@ -18,7 +18,8 @@ export type {
   RegistryLogger,
   ServiceFilter,
   ServiceListing,
-  ServiceStatus
+  ServiceStatus,
+  ServiceSummary
 } from './registry.js'
 export { EVENT_TYPES } from './events.js'
 export type {

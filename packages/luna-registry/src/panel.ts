@@ -5,7 +5,7 @@ import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { blankPasswordExposed, grantOf } from './auth.js'
-import type { LunaRegistry, ServiceFilter } from './registry.js'
+import type { LunaRegistry, ServiceFilter, ServiceSummary } from './registry.js'
 import type { ProtectionView, ServiceView } from './schemas.js'
 // The words and orders of the panel's own script: a page rendered here and one updated live agree.
 import { ago, downFirst, exact, linkable, shorten, since, versionsOf, type VersionCount } from '../public/luna-format.js'
@@ -124,50 +124,22 @@ function byDownFirst<T extends { status: string }> (key: (item: T) => string): (
   return (a, b) => downFirst(a.status, key(a), b.status, key(b))
 }
 
-/** What the overview shows of a service: no instances, so its size follows the number of services. */
-export interface ServiceRow {
-  name: string
-  /** Cut to `shorten`'s length. */
-  description: string
-  status: ServiceView['status']
-  online: number
-  total: number
-  versions: VersionCount[]
-  /** For a DOWN service: when the last of its instances went down. */
-  downSince?: string
-}
+/** Services the overview shows at once; the others are a page away, or a filter away. */
+export const OVERVIEW_PAGE_SIZE = 100
 
-/** The latest moment a DOWN service's instances went down: when the service went DOWN. */
-function lastDown (service: ServiceView): string | undefined {
-  let latest: string | undefined
-  for (const { downSince } of service.instances) {
-    if (downSince !== undefined && (latest === undefined || downSince > latest)) latest = downSince
-  }
-  return latest
-}
-
-function rowOf (service: ServiceView): ServiceRow {
-  const row: ServiceRow = {
-    name: service.name,
-    description: shorten(service.description),
-    status: service.status,
-    online: service.instancesOnline,
-    total: service.instancesTotal,
-    versions: versionsOf(service.instances)
-  }
-  if (service.status === 'DOWN') {
-    const downSince = lastDown(service)
-    if (downSince !== undefined) row.downSince = downSince
-  }
-  return row
-}
+/** What the overview shows of a service: its summary, the description cut to `shorten`'s length. */
+export type ServiceRow = ServiceSummary
 
 /**
- * The overview's rows, read through the registry's service views: the registry alone decides
- * statuses, down-since and which description a service shows.
+ * The overview's rows, DOWN first, read from the registry's summaries: the registry alone
+ * decides statuses, down-since and which description a service shows.
  */
 export async function overviewRows (registry: LunaRegistry, filter: ServiceFilter = {}): Promise<ServiceRow[]> {
-  return (await registry.listServices(filter)).map(rowOf).sort(byDownFirst((row) => row.name))
+  const rows: ServiceRow[] = []
+  for (const summary of await registry.serviceSummaries({ service: filter.service, metadata: filter.metadata })) {
+    if (filter.status === undefined || summary.status === filter.status) rows.push({ ...summary, description: shorten(summary.description) })
+  }
+  return rows.sort(byDownFirst((row) => row.name))
 }
 
 async function render (reply: FastifyReply, page: string, data: object): Promise<FastifyReply> {
@@ -198,12 +170,16 @@ export async function renderOverview (reply: FastifyReply, registry: LunaRegistr
     instancesTotal += service.total
     if (service.status === 'UP') servicesUp++
   }
-  const services = filter.status === undefined ? rows : rows.filter((row) => row.status === filter.status)
+  const matching = filter.status === undefined ? rows : rows.filter((row) => row.status === filter.status)
+  // The first page; the script pages, sorts and filters over all of them once the stream is live.
+  const services = matching.slice(0, OVERVIEW_PAGE_SIZE)
   return await render(reply, 'overview', {
     ...page(registry),
     title: 'Services',
     services,
-    shown: services.length === rows.length ? '' : `${services.length} of ${rows.length} shown`,
+    pageSize: OVERVIEW_PAGE_SIZE,
+    matching: matching.length,
+    shown: matching.length === rows.length ? '' : `${matching.length} of ${rows.length} shown`,
     totals: { servicesUp, servicesDown: rows.length - servicesUp, instancesOnline, instancesTotal }
   })
 }

@@ -65,12 +65,14 @@ export abstract class RegistryEvents extends EventEmitter<RegistryEventMap> {
     }
   }
 
-  protected statusChange (previous: Readonly<InstanceRecord>, timedOut: boolean, instance: Readonly<InstanceRecord>, view: InstanceView): void {
+  /** Announces a change of effective status, if there is one; whether there was. */
+  protected statusChange (previous: Readonly<InstanceRecord>, timedOut: boolean, instance: Readonly<InstanceRecord>, view: InstanceView): boolean {
     // The status listeners last heard: a timeout counts once it was announced, not before.
     const before = previous.status === 'DOWN' || timedOut ? 'DOWN' : 'OK'
-    if (before === view.status) return
+    if (before === view.status) return false
     const reason: StatusReason = view.status === 'DOWN' || previous.status === 'DOWN' ? 'reported' : 'heartbeat'
     this.change(instance, { type: 'status', previous: before, status: view.status, reason, instance: view })
+    return true
   }
 
   protected change (record: Pick<InstanceRecord, 'instanceId' | 'name'>, fields: EventFields): void {

@@ -9,6 +9,7 @@ import type { MetadataFilter } from './metadata-filter.js'
 import { endedProtection, nextProtection, PROTECTION_OFF, windowStart, worthCounting, type ProtectionChange, type ProtectionRules, type TimeoutShare } from './protection.js'
 import { recordFrom, sameInfo } from './records.js'
 import type { InstanceInfo, InstanceView, ProtectionView, ServiceView, Summary } from './schemas.js'
+import { serviceSummaries, serviceSummary, type ServiceSummary } from './summaries.js'
 import { RegistryEvents, type RegistryLogger, type Unnumbered } from './registry-events.js'
 import { isGuardStore, type GuardStore, type InstanceRecord, type Maintenance, type ProtectionState, type RecentTimeout, type RegistryStore } from './store.js'
 import { MemoryGuards } from './stores/memory-guards.js'
@@ -17,6 +18,7 @@ import { deadlineOf, instanceView, iso, liveness, materialise, serviceListing, s
 export type { InstanceStatus } from './events.js'
 export type { InstanceFilter, Listing, Page, ServiceFilter, ServiceStatus } from './listing.js'
 export type { ServiceListing } from './views.js'
+export type { ServiceSummary } from './summaries.js'
 export type { RegistryLogger } from './registry-events.js'
 
 /** How often, at most, the share of timed-out instances is counted while protection is on. */
@@ -139,9 +141,10 @@ export class LunaRegistry extends RegistryEvents {
     if (result === undefined) return undefined
     const view = this.view(result.instance, now)
     // Most heartbeats change nothing: with no one listening, or nothing changed, nothing is built.
+    // One event per heartbeat at most: a status change carries the new instance, info and all.
     if (this.observed('updated', 'status')) {
-      if (!sameInfo(result.previous, result.instance)) this.change(result.instance, { type: 'updated', instance: view })
-      if (view.maintenance === undefined) this.statusChange(result.previous, result.timedOut, result.instance, view)
+      const flipped = view.maintenance === undefined && this.statusChange(result.previous, result.timedOut, result.instance, view)
+      if (!flipped && !sameInfo(result.previous, result.instance)) this.change(result.instance, { type: 'updated', instance: view })
     }
     return view
   }
@@ -191,6 +194,21 @@ export class LunaRegistry extends RegistryEvents {
   async servicePage (filter: ServiceFilter, page: Page): Promise<Listing<ServiceListing>> {
     const listed = await this.store.list(filter.service === undefined ? {} : { service: filter.service })
     return await servicePage(listed, filter, page, this.now(), this.#live)
+  }
+
+  /**
+   * Every service in a few figures (`filter.service` alone, if given; with `filter.metadata`, of
+   * the instances that match), sorted by name: no instance view is made.
+   */
+  async serviceSummaries (filter: Omit<ServiceFilter, 'status'> = {}): Promise<ServiceSummary[]> {
+    const listed = await this.store.list(filter.service === undefined ? {} : { service: filter.service })
+    return serviceSummaries(withMetadata(listed, filter.metadata), this.now(), this.#live)
+  }
+
+  /** The summary of `name` (of its instances matching `metadata`); `total` is 0 when it has none. */
+  async serviceSummary (name: string, metadata?: MetadataFilter): Promise<ServiceSummary> {
+    const records = withMetadata(await this.store.list({ service: name }), metadata)
+    return serviceSummary(name, records, this.now(), this.#live)
   }
 
   /**

@@ -80,8 +80,12 @@ export const ServiceQuerySchema = Type.Object({
 }, MetadataQuery)
 export type ServiceQuery = Static<typeof ServiceQuerySchema>
 
+/** What a stream carries: every instance (the default), or a summary per service. */
+export const EventsViewSchema = Type.Union([Type.Literal('instances'), Type.Literal('summary')])
+
 export const EventsQuerySchema = Type.Object({
-  service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN }))
+  service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN })),
+  view: Type.Optional(EventsViewSchema)
 }, MetadataQuery)
 
 export const InstanceViewSchema = Type.Object({

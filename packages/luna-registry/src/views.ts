@@ -38,7 +38,7 @@ export function statusOf (record: StatusFields, now: number, live: Liveness): In
 }
 
 /** When the effective status last became DOWN: the earliest of reporting DOWN, maintenance and the deadline. */
-function downSince (record: Readonly<InstanceRecord>, now: number, live: Liveness, maintenance: Maintenance | undefined): number | undefined {
+export function downSince (record: Readonly<InstanceRecord>, now: number, live: Liveness, maintenance: Maintenance | undefined): number | undefined {
   const deadline = deadlineOf(record.lastHeartbeat, live)
   let since = now >= deadline ? deadline : undefined
   if (record.status === 'DOWN') since = Math.min(since ?? Infinity, record.reportedDownSince ?? record.lastHeartbeat)

@@ -258,6 +258,7 @@ if (chromiumAvailable(t)) {
     t.equal(await text('#notice-text'), `Could not deregister ${target}: The registry could not complete the request (HTTP 500).`)
     t.equal(await page.locator('#notice').getAttribute('role'), 'alert')
     t.equal(await page.locator(targetRow).count(), 1, 'the instance stays')
+    t.equal(await page.evaluate(`document.querySelector('${targetRow}').nextElementSibling.contains(document.getElementById('notice'))`), true, 'the notice shows under the row the user acted on')
     await page.unroute('**/instances/**')
     // The browser reports the failed load on its console: that one was asked for.
     log.problems = log.problems.filter((problem) => !problem.includes('the server responded with a status of 500'))
@@ -269,6 +270,7 @@ if (chromiumAvailable(t)) {
     await page.locator(targetRow).waitFor({ state: 'detached', timeout: 2000 })
     t.pass('the row leaves')
     t.match(await text('#notice-text'), `${target} was deregistered.`)
+    t.equal(await page.locator('#instances tbody tr.notice-row #notice').isVisible(), true, 'where the row was')
     const sent = log.requests.slice(deletes).find((request) => request.method() === 'DELETE')
     t.equal(sent?.url(), `${registry.base}/instances/${encodeURIComponent(target)}`)
     t.equal(sent?.headers()['x-luna-panel'], '1', 'with the header no form or other site can send without asking')

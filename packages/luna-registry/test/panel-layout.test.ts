@@ -77,7 +77,7 @@ if (chromiumAvailable(t)) {
     }
   })
 
-  t.test('a long instance id wraps, and the actions of its row stay on screen', async (t) => {
+  t.test('a long instance id wraps, and the actions of its row stay on screen, at 1280 px and at 390 px', async (t) => {
     t.equal(await registry.send('POST', LONG_ID, infoFor(LONG_ID)), 201)
     t.teardown(async () => { await registry.send('DELETE', LONG_ID) })
     for (const width of [1280, 390]) {
@@ -87,11 +87,10 @@ if (chromiumAvailable(t)) {
       const box = (await cell.boundingBox())!
       const line = (await page.locator('tr[data-instance="orders:10.0.0.7:8080"] th').boundingBox())!
       t.ok(box.height > 2 * line.height, `${width} px: the id takes several lines (${box.height} px against ${line.height} px)`)
-      if (width === 1280) {
-        t.same((await overflow(page)).tables, [0], 'the table fits the screen: nothing to scroll to')
-        const button = (await page.locator(`tr[data-instance="${LONG_ID}"] button[data-deregister]`).boundingBox())!
-        t.ok(button.x >= 0 && button.x + button.width <= width, `its Deregister button is on screen (at ${Math.round(button.x)} px)`)
-      }
+      if (width === 1280) t.same((await overflow(page)).tables, [0], 'the table fits the screen: nothing to scroll to')
+      // Narrower than the table, the actions stick to the right edge of its box.
+      const button = (await page.locator(`tr[data-instance="${LONG_ID}"] button[data-deregister]`).boundingBox())!
+      t.ok(button.x >= 0 && button.x + button.width <= width, `${width} px: its Deregister button is on screen (at ${Math.round(button.x)} px)`)
     }
   })
 
@@ -104,8 +103,12 @@ if (chromiumAvailable(t)) {
     const resting = await style()
     t.match(resting.decoration, /underline/, 'underlined')
     t.not(resting.color, resting.text, 'in the link colour, not the text colour')
-    // From the filter box, the keyboard's next stop is the first service.
+    // From the filter box, the keyboard passes the headers that sort, then the first service.
     await page.focus('#filter')
+    for (const header of ['Service', 'Status', 'Online']) {
+      await page.keyboard.press('Tab')
+      t.equal(await page.evaluate('document.activeElement.closest("th")?.dataset.sort === undefined ? "" : document.activeElement.textContent'), header, `the ${header} header sorts`)
+    }
     await page.keyboard.press('Tab')
     t.equal(await page.evaluate('document.activeElement.textContent'), 'catalog', 'reached by the keyboard')
     await page.keyboard.press('Tab')

@@ -5,7 +5,7 @@ import { Type } from 'typebox'
 import type { RegistryEvent } from '../events.js'
 import { drained, PIECE_SIZE } from '../json-stream.js'
 import { nextTurn } from '../turns.js'
-import type { LunaRegistry, ServiceListing } from '../registry.js'
+import type { LunaRegistry, ServiceListing, ServiceSummary } from '../registry.js'
 import type { DropReason, RegistryMetrics } from '../metrics.js'
 import { serviceListJson } from '../view-json.js'
 import { matchesMetadata, metadataFilterOf, type MetadataFilter } from '../metadata-filter.js'
@@ -22,6 +22,15 @@ export interface EventRoutesOptions {
   /** Milliseconds a subscriber has to read its snapshot before it is dropped. */
   snapshotTimeout: number
   metrics?: RegistryMetrics | undefined
+}
+
+async function getOrSet<K, V> (map: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
+  let value = map.get(key)
+  if (value === undefined) {
+    value = make()
+    map.set(key, value)
+  }
+  return await value
 }
 
 function frame (type: string, id: number, data: unknown): string {
@@ -57,6 +66,24 @@ interface Subscriber {
   queuedBytes: number
   /** Set when a resync came while the first snapshot was read: that one may be out of date. */
   stale?: boolean
+  /** Set for a stream of service summaries: the services changed since their last summary was sent. */
+  changed?: Set<string>
+}
+
+/** Milliseconds a summary stream gathers changes: a burst of them is one summary per service. */
+const SUMMARY_DELAY = 100
+
+/** A snapshot of summaries as JSON, in pieces of about `PIECE_SIZE`. */
+function * summaryPieces (summaries: readonly ServiceSummary[]): Generator<string> {
+  let piece = '['
+  for (let i = 0; i < summaries.length; i++) {
+    piece += (i === 0 ? '' : ',') + JSON.stringify(summaries[i])
+    if (piece.length >= PIECE_SIZE) {
+      yield piece
+      piece = ''
+    }
+  }
+  yield piece + ']'
 }
 
 /**
@@ -94,6 +121,12 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   const onEvent = (event: RegistryEvent): void => {
     let chunk: string | undefined
     for (const subscriber of subscribers) {
+      if (subscriber.changed !== undefined && event.type !== 'protection') {
+        // Whether the change moves a figure is for the summary to tell: an instance that stops
+        // matching a metadata filter changes it too.
+        if (subscriber.service === undefined || subscriber.service === event.service) summaryChanged(subscriber, event.service)
+        continue
+      }
       if (!wanted(subscriber, event)) continue
       chunk ??= frame(event.type, event.id, event)
       if (subscriber.queued === undefined) {
@@ -105,6 +138,44 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
       if (subscriber.queuedBytes > maxBuffer) drop(subscriber, 'snapshot_overflow', subscriber.queuedBytes)
     }
   }
+  // Summary streams: the services changed meanwhile, summed up once each when the delay ends.
+  let summaryTimer: NodeJS.Timeout | undefined
+  let summarising: Promise<void> | undefined
+  const summaryChanged = (subscriber: Subscriber, name: string): void => {
+    subscriber.changed!.add(name)
+    if (subscriber.queued === undefined) summariseSoon()
+  }
+  const summariseSoon = (): void => {
+    summaryTimer ??= setTimeout(() => {
+      summaryTimer = undefined
+      // One pass at a time: changes that arrive during one wait for the next.
+      summarising = (summarising ?? Promise.resolve()).then(summarise, summarise)
+    }, SUMMARY_DELAY).unref()
+  }
+  const summarise = async (): Promise<void> => {
+    const id = registry.lastEventId
+    // Those without a metadata filter share each service's summary.
+    const shared = new Map<string, Promise<ServiceSummary>>()
+    for (const subscriber of subscribers) {
+      const { changed } = subscriber
+      if (changed === undefined || changed.size === 0 || subscriber.queued !== undefined) continue
+      const names = [...changed]
+      changed.clear()
+      try {
+        // Read side by side: a shared store answers each in a round trip of its own.
+        const summaries = await Promise.all(names.map(async (name) => subscriber.metadata === undefined
+          ? await getOrSet(shared, name, async () => await registry.serviceSummary(name))
+          : await registry.serviceSummary(name, subscriber.metadata)))
+        for (const summary of summaries) send(subscriber, frame('summary', id, summary))
+      } catch (error) {
+        // The store is away: the stream ends, and its client reconnects to a fresh snapshot.
+        fastify.log.warn({ err: error }, 'luna-registry: could not read a service summary; ending the summary stream')
+        subscriber.res.end()
+        leave(subscriber)
+      }
+    }
+  }
+
   const join = (subscriber: Subscriber): void => {
     if (subscribers.size === 0) registry.on('event', onEvent)
     subscribers.add(subscriber)
@@ -121,6 +192,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
   // Streams never end by themselves: end them, or the server would wait for them when closing.
   fastify.addHook('preClose', async () => {
     clearInterval(timer)
+    clearTimeout(summaryTimer)
     registry.off('resync', resync)
     for (const subscriber of subscribers) {
       subscriber.res.end()
@@ -154,6 +226,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     const queued = subscriber.queued!
     subscriber.queued = undefined
     for (const chunk of queued) send(subscriber, chunk)
+    if (subscriber.changed !== undefined && subscriber.changed.size > 0) summariseSoon()
   }
 
   // The shared store may have lost events or data: every subscriber gets a fresh snapshot, read
@@ -188,10 +261,11 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     }
     if (live.length === 0) return
     const snapshotId = registry.lastEventId
-    let services
+    let services: ServiceListing[] = []
     try {
-      // Walked once per subscriber: a list, not the listing's one-pass iterable.
-      services = [...(await registry.servicePage({}, {})).items]
+      // Walked once per subscriber: a list, not the listing's one-pass iterable. Summary streams
+      // read their own, without a view of every instance.
+      if (live.some((subscriber) => subscriber.changed === undefined)) services = [...(await registry.servicePage({}, {})).items]
     } catch (error) {
       // Events already sent would stay unrepaired: end the streams, and their clients reconnect to
       // a snapshot of their own (or a 503 while the store is away).
@@ -204,6 +278,19 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     }
     const head = `id: ${snapshotId}\nevent: snapshot\ndata: `
     await Promise.all(live.filter((subscriber) => subscribers.has(subscriber)).map(async (subscriber) => {
+      if (subscriber.changed !== undefined) {
+        subscriber.changed.clear()
+        let summaries
+        try {
+          summaries = await registry.serviceSummaries({ service: subscriber.service, metadata: subscriber.metadata })
+        } catch {
+          subscriber.res.end()
+          leave(subscriber)
+          return
+        }
+        await writeSnapshot(subscriber, head, summaryPieces(summaries))
+        return
+      }
       let items: Iterable<ServiceListing> = subscriber.service === undefined ? services : services.filter((view) => view.name === subscriber.service)
       if (subscriber.metadata !== undefined) {
         // A filter by metadata changes the services' figures: read for that subscriber alone.
@@ -224,13 +311,13 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     config: { lunaStream: true },
     schema: {
       summary: 'Follow changes',
-      description: 'Server-Sent Events: a `snapshot` of the service views, then `registered`, `updated`, `status`, `deregistered` and `evicted` events as they happen, optionally of one service.',
+      description: 'Server-Sent Events: a `snapshot` of the service views, then `registered`, `updated`, `status`, `deregistered` and `evicted` events as they happen, optionally of one service. With `view=summary`, a snapshot of service summaries, then a `summary` event per changed service.',
       tags: ['events'],
       querystring: EventsQuerySchema,
       response: { 200: { description: 'The event stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const { service } = request.query
+    const { service, view } = request.query
     const metadata = metadataFilterOf(request.query)
     const res = reply.raw
     // The headers of a stream, and no stream: nobody would read it.
@@ -242,12 +329,15 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     }
     // Changes made while the snapshot is read wait for it, so none is lost or sent first.
     const subscriber: Subscriber = { res, service, metadata, queued: [], queuedBytes: 0 }
+    if (view === 'summary') subscriber.changed = new Set()
     join(subscriber)
     const snapshotId = registry.lastEventId
-    let services
+    let pieces: Iterable<string>
     try {
       await nextTurn()
-      services = await registry.servicePage({ service, metadata }, {})
+      pieces = view === 'summary'
+        ? summaryPieces(await registry.serviceSummaries({ service, metadata }))
+        : serviceListJson((await registry.servicePage({ service, metadata }, {})).items, writeView, PIECE_SIZE)
     } catch (error) {
       // Not hijacked yet: the error handler answers as for any other route.
       leave(subscriber)
@@ -259,7 +349,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (fastif
     res.on('close', () => leave(subscriber))
     res.writeHead(200, STREAM_HEADERS)
     const head = `retry: 2000\nid: ${snapshotId}\nevent: snapshot\ndata: `
-    await writeSnapshot(subscriber, head, serviceListJson(services.items, writeView, PIECE_SIZE))
+    await writeSnapshot(subscriber, head, pieces)
     if (subscriber.stale === true) resync()
   })
 }
