@@ -190,7 +190,7 @@ export async function runSteps (app: FastifyInstance, steps: readonly Step[]): P
 export interface ModelRunOptions {
   /** A fresh registry for one sequence, and how to be rid of it. */
   fresh: () => Promise<{ app: FastifyInstance, close: () => Promise<void> }>
-  /** Milliseconds of sequences (`LUNA_MODEL_SECONDS` asks for a longer run), or else a number of them. */
+  /** Milliseconds of sequences (`LUNA_MODEL_SECONDS` asks for a longer run), or a number of them. */
   limit: { milliseconds: number } | { runs: number }
   seed?: number
 }
@@ -198,7 +198,7 @@ export interface ModelRunOptions {
 /** Random sequences, each on a fresh registry; a failure shrinks to a minimal one. */
 export async function checkAgainstModel ({ fresh, limit, seed }: ModelRunOptions): Promise<fc.RunDetails<[Step[]]>> {
   const longer = Number(process.env['LUNA_MODEL_SECONDS'])
-  const milliseconds = Number.isFinite(longer) && longer > 0 ? longer * 1000 : 'milliseconds' in limit ? limit.milliseconds : undefined
+  const milliseconds = !('milliseconds' in limit) ? undefined : Number.isFinite(longer) && longer > 0 ? longer * 1000 : limit.milliseconds
   return await fc.check(fc.asyncProperty(stepsArbitrary, async (steps) => {
     const { app, close } = await fresh()
     try {
