@@ -7,6 +7,7 @@ import { residentBytes, startLuna, stopAll, type ServerProcess } from '../proces
 import { HEARTBEAT_HEADERS } from '../registration.js'
 import type { Figure, Table } from '../report.js'
 import { subscribe } from '../sse.js'
+import { distribution, type Distribution } from '../stats.js'
 import type { Suite } from '../suite.js'
 
 const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
@@ -30,7 +31,11 @@ interface LoopSample {
 interface SoakRun {
   store: string
   minutes: number
+  /** Heartbeats sent, and those answered 200 by the end (the others were still waiting). */
+  sent: number
   heartbeats: number
+  /** How late the load generator sent its slices: whether it, too, kept up. Milliseconds. */
+  lateness: Distribution
   panelFetches: number
   failed: number
   firstFailure: string | undefined
@@ -146,6 +151,8 @@ async function soak (store: string, args: string[], minutes: number, log: (line:
     log(`  ${store}: ${SUBSCRIBERS} event stream subscribers; soaking for ${minutes} min`)
 
     let heartbeats = 0
+    let sent = 0
+    const late: number[] = []
     let panelFetches = 0
     let failed = 0
     let firstFailure: string | undefined
@@ -169,9 +176,11 @@ async function soak (store: string, args: string[], minutes: number, log: (line:
     let nextRss = began
     while (Date.now() < end) {
       const now = Date.now()
+      late.push(now - (began + slice * SLICE_MS))
       const from = (slice * perSlice) % INSTANCES
       const beat = Math.floor(slice * perSlice / INSTANCES)
       for (let index = from; index < from + perSlice; index++) {
+        sent++
         send(instancePath(fleet[index]!.id), { method: 'PUT', headers: HEARTBEAT_HEADERS, body: heartbeatBody(fleet, index, beat) }, (status) => status === 200, () => { heartbeats++ })
       }
       if (now >= nextPanel) {
@@ -192,7 +201,9 @@ async function soak (store: string, args: string[], minutes: number, log: (line:
     return {
       store,
       minutes,
+      sent,
       heartbeats,
+      lateness: distribution(late),
       panelFetches,
       failed,
       firstFailure,
@@ -240,17 +251,18 @@ export const soakSuite: Suite = {
       const loopP99 = run.loop.slice(1).map((sample) => sample.p99)
       const worst = Math.max(...loopP99)
       figures.push(
+        { name: `${run.store}: heartbeats answered of those sent`, value: run.heartbeats / run.sent, unit: 'ratio', note: `${run.heartbeats} of ${run.sent}; the load generator sent its slices ${run.lateness.p50.toFixed(0)} ms late at the median, ${run.lateness.p99.toFixed(0)} ms at the p99` },
         { name: `${run.store}: failed requests`, value: run.failed, unit: 'count', target: { op: '<', value: 1 }, ...(run.firstFailure === undefined ? {} : { note: run.firstFailure }) },
         { name: `${run.store}: false DOWN (status timeout events)`, value: run.falseDown, unit: 'count', target: { op: '<', value: 1 } },
         { name: `${run.store}: RSS slope after the first minute`, value: run.rssSlope, unit: 'bytes/min', note: `${(run.rssStart / MB).toFixed(0)} MB at start, ${(run.rssEnd / MB).toFixed(0)} MB at the end` },
         { name: `${run.store}: event-loop delay p99, worst 5 s window`, value: worst, unit: 'ms' }
       )
-      rows.push([run.store, String(run.minutes), String(run.heartbeats), String(run.panelFetches), String(run.failed), String(run.falseDown),
+      rows.push([run.store, String(run.minutes), `${run.heartbeats} of ${run.sent}`, String(run.panelFetches), String(run.failed), String(run.falseDown),
         `${(run.rssSlope / MB).toFixed(2)} MB/min`, `${worst.toFixed(1)} ms`, `${run.streamsOpen} of ${SUBSCRIBERS} open at the end, ${run.refusals} refused (503) and retried`])
     }
     const tables: Table[] = [{
       title: 'soak',
-      header: ['store', 'minutes', 'heartbeats', 'panel fetches', 'failed', 'false DOWN', 'RSS slope', 'loop delay p99', 'subscribers'],
+      header: ['store', 'minutes', 'heartbeats answered', 'panel fetches', 'failed', 'false DOWN', 'RSS slope', 'loop delay p99', 'subscribers'],
       rows
     }]
     for (const error of errors) figures.push({ name: 'a soak failed', value: Number.NaN, unit: 'count', valid: false, note: error })
