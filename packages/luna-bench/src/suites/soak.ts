@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { inParallel, request, sleep } from '../http.js'
+import { request, sleep } from '../http.js'
 import { AUTHORIZATION, instance, PREFIX, instancePath, type BenchInstance } from '../payload.js'
 import { residentBytes, startLuna, stopAll, type ServerProcess } from '../processes.js'
 import { HEARTBEAT_HEADERS } from '../registration.js'
@@ -129,26 +129,25 @@ async function soak (store: string, args: string[], minutes: number, log: (line:
     followProbe(running, (sample) => { if (!Number.isNaN(began)) loop.push({ at: Date.now() - began, ...sample }) })
 
     const fleet = Array.from({ length: INSTANCES }, (_, index) => instance(index, SERVICES))
-    log(`  ${store}: registering ${fleet.length} instances in ${SERVICES} services`)
-    await inParallel(fleet, 16, async (item) => {
-      const res = await request(`${running.url}${instancePath(item.id)}`, { method: 'POST', headers: { authorization: AUTHORIZATION }, body: item.body, agent })
-      if (res.status !== 201 && res.status !== 200) throw new Error(`POST ${item.id} answered ${res.status}`)
-    })
-
-    // One stream is read for its timeouts; the others are only held and read.
+    // One stream is read for its timeouts, open before anything registers; the others are only
+    // held and read, opened once every instance has registered.
     let falseDown = 0
     refusals = 0
     streams.push(await retried(async () => await subscribe(running.url, (event) => {
       if (event.type === 'status' && (JSON.parse(event.data) as { reason?: string }).reason === 'timeout') falseDown++
     })))
     let streamsOpen = 1
-    for (let i = 1; i < SUBSCRIBERS; i++) {
-      const stream = await hold(running.url, streamAgent)
-      streamsOpen++
-      stream.on('close', () => { streamsOpen-- })
-      streams.push(stream)
+    const openStreams = async (): Promise<void> => {
+      for (let i = 1; i < SUBSCRIBERS; i++) {
+        const stream = await hold(running.url, streamAgent)
+        streamsOpen++
+        stream.on('close', () => { streamsOpen-- })
+        streams.push(stream)
+      }
     }
-    log(`  ${store}: ${SUBSCRIBERS} event stream subscribers; soaking for ${minutes} min`)
+    let opening: Promise<void> | undefined
+    log(`  ${store}: ${fleet.length} instances in ${SERVICES} services register at the pace they then heartbeat at; ` +
+      `${SUBSCRIBERS} event streams; ${minutes} min`)
 
     let heartbeats = 0
     let sent = 0
@@ -180,8 +179,10 @@ async function soak (store: string, args: string[], minutes: number, log: (line:
       const from = (slice * perSlice) % INSTANCES
       const beat = Math.floor(slice * perSlice / INSTANCES)
       for (let index = from; index < from + perSlice; index++) {
-        sent++
-        send(instancePath(fleet[index]!.id), { method: 'PUT', headers: HEARTBEAT_HEADERS, body: heartbeatBody(fleet, index, beat) }, (status) => status === 200, () => { heartbeats++ })
+        if (beat > 0) sent++
+        // The first round registers: every instance's first heartbeat then comes one period later.
+        if (beat === 0) send(instancePath(fleet[index]!.id), { method: 'POST', headers: HEARTBEAT_HEADERS, body: fleet[index]!.body }, (status) => status === 201, () => {})
+        else send(instancePath(fleet[index]!.id), { method: 'PUT', headers: HEARTBEAT_HEADERS, body: heartbeatBody(fleet, index, beat) }, (status) => status === 200, () => { heartbeats++ })
       }
       if (now >= nextPanel) {
         send(`${PREFIX}/services/`, { headers: { authorization: AUTHORIZATION, accept: 'text/html' } }, (status) => status === 200, () => { panelFetches++ })
@@ -192,11 +193,13 @@ async function soak (store: string, args: string[], minutes: number, log: (line:
         nextRss += 5_000
       }
       slice++
+      if (opening === undefined && slice * perSlice >= INSTANCES) opening = openStreams()
       // On schedule, whatever a slice took to send.
       await sleep(Math.max(0, began + slice * SLICE_MS - Date.now()))
     }
     // Answers still under way.
     await sleep(2_000)
+    await opening
     const afterFirstMinute = rss.filter((point) => point.x >= 1)
     return {
       store,
