@@ -20,6 +20,10 @@ export interface BenchConfig {
   detectionInstances: number
   /** Clients that request a large answer and never read it (slow-readers). */
   slowReaders: number
+  /** Minutes of the soak, per store. */
+  soakMinutes: number
+  /** Seconds of the longer model-based run (model). */
+  modelSeconds: number
 }
 
 interface Knob {
@@ -40,7 +44,9 @@ export const KNOBS: readonly Knob[] = [
   { env: 'BENCH_FANOUT_INSTANCES', key: 'fanoutInstances', fallback: 100, min: 1, help: 'instances registered in the fan-out suite' },
   { env: 'BENCH_REGISTRATIONS', key: 'registrations', fallback: 200, min: 1, help: 'registrations timed to their event (fan-out)' },
   { env: 'BENCH_DETECTION_INSTANCES', key: 'detectionInstances', fallback: 200, min: 1, help: 'instances left to time out (detection)' },
-  { env: 'BENCH_SLOW_READERS', key: 'slowReaders', fallback: 200, min: 1, help: 'clients that never read their answer (slow-readers)' }
+  { env: 'BENCH_SLOW_READERS', key: 'slowReaders', fallback: 200, min: 1, help: 'clients that never read their answer (slow-readers)' },
+  { env: 'BENCH_SOAK_MINUTES', key: 'soakMinutes', fallback: 10, min: 0.5, help: 'minutes of the soak, per store (soak)' },
+  { env: 'BENCH_MODEL_SECONDS', key: 'modelSeconds', fallback: 60, min: 1, help: 'seconds of random request sequences per store (model)' }
 ]
 
 /** Reads the knobs from `env`; a value that is not a number at or above its minimum is an error. */
@@ -52,7 +58,7 @@ export function readConfig (env: NodeJS.ProcessEnv): BenchConfig {
     if (!Number.isFinite(value) || value < knob.min) {
       throw new Error(`${knob.env} must be a number of at least ${knob.min}, got ${JSON.stringify(raw)}`)
     }
-    config[knob.key] = knob.key === 'duration' || knob.key === 'warmup' ? value : Math.round(value)
+    config[knob.key] = knob.key === 'duration' || knob.key === 'warmup' || knob.key === 'soakMinutes' ? value : Math.round(value)
   }
   return config
 }

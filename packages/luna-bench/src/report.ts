@@ -6,7 +6,7 @@ export interface Target {
 export interface Figure {
   name: string
   value: number
-  unit: 'req/s' | 'ms' | 'µs' | 'bytes' | 'bytes/instance' | 'ratio' | 'count'
+  unit: 'req/s' | 'ms' | 'µs' | 'bytes' | 'bytes/instance' | 'ratio' | 'count' | 'bytes/min'
   target?: Target
   /** False when the measurement behind the figure saw failures; such a figure neither passes nor misses. */
   valid?: boolean
@@ -52,6 +52,7 @@ export function formatValue (value: number, unit: Figure['unit']): string {
     case 'bytes/instance': return `${round(value / 1024, 2)} KB/instance`
     case 'ratio': return round(value, 2)
     case 'count': return round(value, 0)
+    case 'bytes/min': return `${round(value / 1024 / 1024, 2)} MB/min`
   }
 }
 

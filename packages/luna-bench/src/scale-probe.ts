@@ -20,6 +20,10 @@ export interface ScaleProbeReport {
   idleTick: Distribution
   /** Milliseconds per `sweep()` when 1% of the instances pass their deadline since the last tick. */
   expiringTick: Distribution
+  /** CPU milliseconds of the same ticks: what the tick costs, whatever else the machine runs. */
+  expiringTickCpu: Distribution
+  /** The longest the event loop went without a turn during each of those ticks, milliseconds. */
+  expiringTickBlock: Distribution
   /** `status` events seen while the 1% ticks ran; each instance times out exactly once. */
   timeouts: number
 }
@@ -97,10 +101,40 @@ timeouts = 0
 // The registration loop above left a heap's worth of garbage; a collection of it landing in a
 // timed tick would be the setup's cost, not the sweeper's. Collections the ticks cause count.
 settle()
+/**
+ * A tick timed three ways: its duration, its CPU time, and the longest stretch in which the event
+ * loop had no turn (a chain of `setImmediate` notes the gaps), which is what other requests wait.
+ */
+async function measureTick (): Promise<{ ms: number, cpu: number, block: number }> {
+  let last = performance.now()
+  let block = 0
+  let running = true
+  const turn = (): void => {
+    const at = performance.now()
+    block = Math.max(block, at - last)
+    last = at
+    if (running) setImmediate(turn)
+  }
+  setImmediate(turn)
+  const cpuBefore = process.cpuUsage()
+  const started = performance.now()
+  await registry.sweep()
+  const ms = performance.now() - started
+  const cpu = process.cpuUsage(cpuBefore)
+  running = false
+  block = Math.max(block, performance.now() - last)
+  return { ms, cpu: (cpu.user + cpu.system) / 1000, block }
+}
+
 const expiring: number[] = []
+const expiringCpu: number[] = []
+const expiringBlock: number[] = []
 for (let tick = 0; tick < batches; tick++) {
   clock = T0 + registry.heartbeatTimeout + tick
-  expiring.push(await timeTick())
+  const { ms, cpu, block } = await measureTick()
+  expiring.push(ms)
+  expiringCpu.push(cpu)
+  expiringBlock.push(block)
 }
 
 const report: ScaleProbeReport = {
@@ -111,6 +145,8 @@ const report: ScaleProbeReport = {
   registerMs,
   idleTick: distribution(idle),
   expiringTick: distribution(expiring),
+  expiringTickCpu: distribution(expiringCpu),
+  expiringTickBlock: distribution(expiringBlock),
   timeouts
 }
 await app.close()

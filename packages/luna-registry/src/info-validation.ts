@@ -15,17 +15,21 @@ export const isHttpUrl = memo((value: string): boolean => {
   }
 })
 
-/** Whether `value` nests objects and arrays at most `limit` levels deep, without recursing. */
+/**
+ * Whether `value` nests objects and arrays at most `limit` levels deep. The recursion stops at
+ * `limit`, so however deep a body nests, the stack grows by `limit` frames at most; it allocates
+ * nothing, which a walk level by level does for every level of every body.
+ */
 export function depthWithin (value: unknown, limit: number): boolean {
-  let level: unknown[] = [value]
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth > limit) return false
-    const next: unknown[] = []
-    for (const item of level) {
-      // One by one: spreading a long array into `push` would overflow the stack in its own way.
-      if (item !== null && typeof item === 'object') for (const child of Object.values(item)) next.push(child)
-    }
-    level = next
+  if (value === null || typeof value !== 'object') return true
+  if (Array.isArray(value)) {
+    if (limit === 0) return value.length === 0
+    for (let i = 0; i < value.length; i++) if (!depthWithin(value[i], limit - 1)) return false
+    return true
+  }
+  // A parsed body's objects have only their own keys.
+  for (const key in value) {
+    if (limit === 0 || !depthWithin((value as Record<string, unknown>)[key], limit - 1)) return false
   }
   return true
 }
@@ -36,10 +40,8 @@ export function depthWithin (value: unknown, limit: number): boolean {
  */
 export function tooDeepField (body: unknown, limit: number): string | undefined {
   if (body === null || typeof body !== 'object') return undefined
-  for (const [key, value] of Object.entries(body)) {
-    if (value !== null && typeof value === 'object' && !depthWithin(value, limit)) {
-      return '/' + key.replaceAll('~', '~0').replaceAll('/', '~1')
-    }
+  for (const key in body) {
+    if (!depthWithin((body as Record<string, unknown>)[key], limit)) return '/' + key.replaceAll('~', '~0').replaceAll('/', '~1')
   }
   return undefined
 }

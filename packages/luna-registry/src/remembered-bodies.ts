@@ -45,8 +45,10 @@ export const rememberedBodies: FastifyPluginAsync<RememberedBodiesOptions> = asy
     } catch (error) {
       return done(error as Error)
     }
+    const instanceId = (request.params as { '*': string })['*']
+    if (!bodies.worthDigest(instanceId)) return parseJson(request, bytes, done)
     const digest = bodyDigest(bytes)
-    const info = bodies.lookup((request.params as { '*': string })['*'], digest)
+    const info = bodies.lookup(instanceId, digest)
     if (info !== undefined) return done(null, info)
     parseJson(request, bytes, (error, body) => {
       if (error === null && typeof body === 'object' && body !== null) digests.set(body, digest)

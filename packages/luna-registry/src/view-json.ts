@@ -28,7 +28,7 @@ export interface InfoJson {
 /** What the two parts are written from: a body's info, or a view, which has the same fields. */
 type InfoFields = Pick<InstanceInfo, 'name' | 'description' | 'version' | 'url'> & { balancerOptions?: object, metadata?: object }
 
-function infoParts (instanceId: string, info: Readonly<InfoFields>): InfoJson {
+export function infoParts (instanceId: string, info: Readonly<InfoFields>): InfoJson {
   let head = '{"instanceId":' + JSON.stringify(instanceId) + ',"name":' + JSON.stringify(info.name)
   if (info.description !== undefined) head += ',"description":' + JSON.stringify(info.description)
   head += ',"version":' + JSON.stringify(info.version) + ',"url":' + JSON.stringify(info.url)
@@ -37,9 +37,8 @@ function infoParts (instanceId: string, info: Readonly<InfoFields>): InfoJson {
   return { head, tail }
 }
 
-/** The two parts for a remembered body, flat: they are kept, and written with every heartbeat. */
-export function infoJson (instanceId: string, info: Readonly<InstanceInfo>): InfoJson {
-  const { head, tail } = infoParts(instanceId, info)
+/** The two parts, flat: for those that are kept and written again and again. */
+export function flatInfoJson ({ head, tail }: InfoJson): InfoJson {
   return { head: flat(head), tail: flat(tail) }
 }
 

@@ -46,25 +46,32 @@ export function downSince (record: Readonly<InstanceRecord>, now: number, live: 
   return since
 }
 
-// Timestamps repeat across reads (lists, panels, streams) until the next heartbeat: each
-// millisecond is formatted once, from a small cache. The last one asked for is kept apart:
-// heartbeats and events in the same millisecond ask for it.
-const isoCache = new Map<number, string>()
-let lastMs = Number.NaN
-let lastText = ''
+// Timestamps repeat across reads (lists, panels, streams) and a heartbeat asks for two of them
+// (when the instance registered, and now): the text up to the second is made once per second,
+// from a small cache, and the milliseconds are added to it. `toISOString` per call costs more
+// than the rest of the view.
+const secondsCache = new Map<number, string>()
+let lastSecond = Number.NaN
+let lastSecondText = ''
+const MILLISECONDS = Array.from({ length: 1000 }, (_, ms) => '.' + String(ms).padStart(3, '0') + 'Z')
 
 /** `ms` as an ISO 8601 timestamp. */
 export function iso (ms: number): string {
-  if (ms === lastMs) return lastText
-  let text = isoCache.get(ms)
-  if (text === undefined) {
-    if (isoCache.size >= 16_384) isoCache.clear()
-    text = new Date(ms).toISOString()
-    isoCache.set(ms, text)
+  // A clock may tell fractions of a millisecond; the text has none.
+  const whole = Math.floor(ms)
+  const second = Math.floor(whole / 1000)
+  if (second !== lastSecond) {
+    let text = secondsCache.get(second)
+    if (text === undefined) {
+      if (secondsCache.size >= 4096) secondsCache.clear()
+      // `.000Z` off the end, whatever the length of the year.
+      text = new Date(second * 1000).toISOString().slice(0, -5)
+      secondsCache.set(second, text)
+    }
+    lastSecond = second
+    lastSecondText = text
   }
-  lastMs = ms
-  lastText = text
-  return text
+  return lastSecondText + MILLISECONDS[whole - second * 1000]!
 }
 
 /**

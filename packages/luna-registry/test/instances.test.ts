@@ -1,5 +1,5 @@
 import t from 'tap'
-import { AUTH, PREFIX, build, info, manualClock } from './helpers.js'
+import { AUTH, PREFIX, build, info, manualClock, send } from './helpers.js'
 
 const ID = 'orders:10.0.0.1:8080'
 const URL_ = `${PREFIX}/instances/${ID}`
@@ -210,4 +210,15 @@ t.test('ids are used verbatim: long, IPv6 and percent-encoded ids route', async 
 
   const dashed = await app.inject({ method: 'POST', url: `${PREFIX}/instances/my-svc:host:1`, headers: AUTH, payload: info('my-svc') })
   t.equal(dashed.json().name, 'my-svc')
+})
+
+t.test('timestamps are written as toISOString writes them, whatever the clock says', async (t) => {
+  let clock = 0
+  const app = await build(t, { now: () => clock })
+  const times = [Date.UTC(2026, 0, 1, 23, 59, 59, 999), Date.UTC(2026, 0, 2) + 0.75, -1, -1001, 0, 253402300800123, Date.UTC(2026, 0, 1, 23, 59, 59, 999) + 1]
+  for (const [index, at] of times.entries()) {
+    clock = at
+    const res = await send(app, index === 0 ? 'POST' : 'PUT', 'orders:10.0.0.1:8080', info('orders'))
+    t.equal(res.json().lastHeartbeat, new Date(Math.floor(at)).toISOString(), `at ${at}`)
+  }
 })

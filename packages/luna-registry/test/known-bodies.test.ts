@@ -335,3 +335,27 @@ t.test('bodies answered without a view (Prefer: return=minimal) are remembered t
   t.equal(await metadataAfter('PUT'), registered)
   t.ok(Object.isFrozen(registered))
 })
+
+t.test('bodies that change with every heartbeat, then stop changing', async (t) => {
+  const app = await build(t)
+  const body = (seq: number): string => JSON.stringify(info('orders', { metadata: { zone: 'eu-1', seq: String(seq) } }))
+  t.equal((await send(app, 'POST', ID, body(0))).statusCode, 201)
+  for (let seq = 1; seq <= 40; seq++) {
+    const res = await send(app, 'PUT', ID, body(seq))
+    t.same(res.json().metadata, { zone: 'eu-1', seq: String(seq) }, `heartbeat ${seq} stores its own body`)
+  }
+  t.same((await send(app, 'PUT', ID, body(40))).json().metadata, { zone: 'eu-1', seq: '40' }, 'the last body again')
+  t.same((await send(app, 'PUT', ID, body(0))).json().metadata, { zone: 'eu-1', seq: '0' }, 'the first body again is the first info again')
+
+  // Once the body stays the same, it is recognised again within a few heartbeats: the store is
+  // then handed the very same frozen objects each time.
+  const metadata: unknown[] = []
+  for (let beat = 0; beat < 20; beat++) {
+    const res = await send(app, 'PUT', ID, body(41))
+    t.same(res.json().metadata, { zone: 'eu-1', seq: '41' })
+    metadata.push((await app.lunaRegistry.store.get(ID))!.metadata)
+  }
+  t.equal(metadata.at(-1), metadata.at(-2), 'recognised again')
+  t.equal(metadata.at(-1), metadata.at(-5))
+  t.ok(Object.isFrozen(metadata.at(-1)))
+})

@@ -90,6 +90,7 @@ export const heartbeats: Suite = {
           name: 'luna-server / ceiling, every body new',
           value: fresh.ratio,
           unit: 'ratio',
+          target: { op: '>=', value: 0.8 },
           valid: freshValid,
           note: `per round ${fresh.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${Math.round(fresh.a.rps)} against ${Math.round(fresh.b.rps)} req/s`
         },

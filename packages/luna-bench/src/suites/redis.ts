@@ -54,7 +54,7 @@ export const redis: Suite = {
           name: 'Redis / memory',
           value: result.ratio,
           unit: 'ratio',
-          target: { op: '>=', value: 0.5 },
+          target: { op: '>=', value: 0.75 },
           valid,
           note: `per round ${result.roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}`
         },
