@@ -11,6 +11,23 @@ export function nginxAvailable (): boolean {
   return existsSync(NGINX)
 }
 
+/** One worker, in the foreground, every file it writes in `dir`; the `http {` block opened. */
+function head (dir: string): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+`
+}
+
 /**
  * nginx proxying `/gateway/services/orders/` to the upstream as the gateway does (the rest of
  * the path below the upstream's root, X-Forwarded-*), with kept-alive upstream connections. One
@@ -23,20 +40,8 @@ export async function startNginx (upstreamPort: number): Promise<ServerProcess> 
   const port = await freePort()
   const conf = join(dir, 'nginx.conf')
   await writeFile(conf, `
-daemon off;
 master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  # nginx closes a kept-alive connection after 1 000 requests by default, on both sides; Node
+${head(dir)}  # nginx closes a kept-alive connection after 1 000 requests by default, on both sides; Node
   # does not: the load generator would count each close as an error.
   keepalive_requests 1000000;
   upstream orders {
@@ -85,19 +90,7 @@ export async function prepareNginxMode (): Promise<NginxMode> {
   const conf = join(dir, 'nginx.conf')
   const include = join(dir, 'luna.conf')
   await writeFile(conf, `
-daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 1000000;
+${head(dir)}  keepalive_requests 1000000;
   include ${include};
 }
 `)

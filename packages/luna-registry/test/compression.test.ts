@@ -39,6 +39,8 @@ t.test('large answers are compressed with gzip or br when asked, and decode to t
   t.equal(both.headers['content-encoding'], 'br', 'br when the client takes either')
   const preferred = await app.inject({ method: 'GET', url: `${PREFIX}/instances`, headers: { ...AUTH, 'accept-encoding': 'gzip, br;q=0.5' } })
   t.equal(preferred.headers['content-encoding'], 'gzip', 'gzip when the client prefers it')
+  // RFC 1952 2.3.1: XFL 4 marks the fastest compression, the least CPU per byte served.
+  t.equal(preferred.rawPayload[8], 4, 'gzip at its fastest level')
   // RFC 7932 9.1: the window size leads the stream; a smaller one is what a stalled stream holds.
   const header = both.rawPayload[0]!
   t.equal((header & 1) === 1 ? 17 + ((header >> 1) & 7) : 16, 18, 'brotli with a 256 KiB window')

@@ -1,18 +1,7 @@
 import t from 'tap'
-import { AUTH, info, listen, manualClock } from './helpers.js'
+import { AUTH, info, listen, manualClock, sendOver } from './helpers.js'
 import { EventStream } from './sse-client.js'
 import { MemoryStore } from '../src/index.js'
-
-/** `method` on `{prefix}/instances/{id}` over a real socket; the status. */
-async function send (base: string, method: string, id: string, body?: Record<string, unknown>): Promise<number> {
-  const res = await fetch(`${base}/instances/${id}`, {
-    method,
-    headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  await res.arrayBuffer()
-  return res.status
-}
 
 t.test('serviceSummaries: each service in figures, the same as its view says, without its instances', async (t) => {
   const clock = manualClock()
@@ -42,7 +31,7 @@ t.test('serviceSummaries: each service in figures, the same as its view says, wi
 
 t.test('?view=summary: a snapshot of summaries, then one summary per changed service, not every instance', async (t) => {
   const { base } = await listen(t)
-  await send(base, 'POST', 'orders:h:1', info('orders', { description: 'Takes orders', metadata: { zone: 'a' } }))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders', { description: 'Takes orders', metadata: { zone: 'a' } }))
   const stream = await EventStream.open(`${base}/events?view=summary`, AUTH)
   t.teardown(() => stream.close())
   t.equal(stream.response.statusCode, 200)
@@ -51,30 +40,30 @@ t.test('?view=summary: a snapshot of summaries, then one summary per changed ser
   t.same(snapshot.data, [{ name: 'orders', status: 'UP', online: 1, total: 1, versions: [{ version: '1.0.0', count: 1 }], description: 'Takes orders' }])
 
   // A burst of changes to one service: one summary, once they are all made.
-  await send(base, 'POST', 'orders:h:2', info('orders', { version: '2.0.0' }))
-  await send(base, 'POST', 'orders:h:3', info('orders', { version: '2.0.0', status: 'DOWN' }))
+  await sendOver(base, 'POST', 'orders:h:2', info('orders', { version: '2.0.0' }))
+  await sendOver(base, 'POST', 'orders:h:3', info('orders', { version: '2.0.0', status: 'DOWN' }))
   const changed = await stream.next()
   t.equal(changed.event, 'summary', 'a summary, not an instance event')
   t.same(changed.data, { name: 'orders', status: 'UP', online: 2, total: 3, versions: [{ version: '1.0.0', count: 1 }, { version: '2.0.0', count: 2 }], description: 'Takes orders' })
   t.ok(Number(changed.id) >= Number(snapshot.id), 'numbered as the events it sums up')
 
-  await send(base, 'POST', 'billing:h:1', info('billing'))
+  await sendOver(base, 'POST', 'billing:h:1', info('billing'))
   t.match(await stream.next(), { event: 'summary', data: { name: 'billing', total: 1 } })
-  for (const id of ['orders:h:1', 'orders:h:2', 'orders:h:3']) t.equal(await send(base, 'DELETE', id), 204)
+  for (const id of ['orders:h:1', 'orders:h:2', 'orders:h:3']) t.equal(await sendOver(base, 'DELETE', id), 204)
   t.same((await stream.next()).data, { name: 'orders', status: 'DOWN', online: 0, total: 0, versions: [], description: '' }, 'a service gone: total 0')
   t.same(stream.pending(), [], 'nothing else')
 })
 
 t.test('?view=summary with ?service= and metadata: only that service, of the matching instances', async (t) => {
   const { base } = await listen(t)
-  await send(base, 'POST', 'orders:h:1', info('orders', { metadata: { zone: 'a' } }))
-  await send(base, 'POST', 'orders:h:2', info('orders', { metadata: { zone: 'b' } }))
-  await send(base, 'POST', 'billing:h:1', info('billing', { metadata: { zone: 'a' } }))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders', { metadata: { zone: 'a' } }))
+  await sendOver(base, 'POST', 'orders:h:2', info('orders', { metadata: { zone: 'b' } }))
+  await sendOver(base, 'POST', 'billing:h:1', info('billing', { metadata: { zone: 'a' } }))
   const stream = await EventStream.open(`${base}/events?view=summary&service=orders&metadata.zone=a`, AUTH)
   t.teardown(() => stream.close())
   t.match((await stream.next('snapshot')).data, [{ name: 'orders', total: 1 }])
-  await send(base, 'POST', 'billing:h:2', info('billing', { metadata: { zone: 'a' } }))
-  await send(base, 'PUT', 'orders:h:2', info('orders', { metadata: { zone: 'a' } }))
+  await sendOver(base, 'POST', 'billing:h:2', info('billing', { metadata: { zone: 'a' } }))
+  await sendOver(base, 'PUT', 'orders:h:2', info('orders', { metadata: { zone: 'a' } }))
   t.match((await stream.next()).data, { name: 'orders', total: 2 }, 'an instance that comes to match counts')
   t.same(stream.pending(), [], 'no summary of billing')
 })
@@ -92,8 +81,8 @@ t.test('?view= is validated', async (t) => {
 t.test('a summary stream gets protection events as they come, and a fresh snapshot of summaries on a resync', async (t) => {
   const store = new MemoryStore()
   const { app, base } = await listen(t, { store })
-  await send(base, 'POST', 'orders:h:1', info('orders'))
-  await send(base, 'POST', 'ledger:h:1', info('ledger'))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders'))
+  await sendOver(base, 'POST', 'ledger:h:1', info('ledger'))
   const stream = await EventStream.open(`${base}/events?view=summary`, AUTH)
   t.teardown(() => stream.close())
   t.equal((await stream.next('snapshot')).data instanceof Array, true)
@@ -109,7 +98,7 @@ t.test('a summary stream gets protection events as they come, and a fresh snapsh
 t.test('a summary that cannot be read ends the summary stream; its client reconnects to a snapshot', async (t) => {
   const store = new MemoryStore()
   const { app, base } = await listen(t, { store })
-  await send(base, 'POST', 'orders:h:1', info('orders'))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders'))
   const stream = await EventStream.open(`${base}/events?view=summary`, AUTH)
   t.teardown(() => stream.close())
   await stream.next('snapshot')
@@ -123,7 +112,7 @@ t.test('a summary that cannot be read ends the summary stream; its client reconn
 t.test('a fresh snapshot of summaries that cannot be read ends the summary stream', async (t) => {
   const store = new MemoryStore()
   const { app, base } = await listen(t, { store })
-  await send(base, 'POST', 'orders:h:1', info('orders'))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders'))
   const stream = await EventStream.open(`${base}/events?view=summary`, AUTH)
   t.teardown(() => stream.close())
   await stream.next('snapshot')

@@ -5,23 +5,12 @@ import Fastify from 'fastify'
 import t from 'tap'
 import { until, within } from '../../../test-support/until.js'
 import lunaRegistry from '../src/index.js'
-import { AUTH, PREFIX, fill, info, listen, responses, stalledSubscriber } from './helpers.js'
+import { AUTH, PREFIX, fill, info, listen, responses, sendOver, stalledSubscriber } from './helpers.js'
 import { EventStream } from './sse-client.js'
-
-/** `method` on `{prefix}/instances/{id}` over a real socket; the status. */
-async function send (base: string, method: string, id: string, body?: Record<string, unknown>): Promise<number> {
-  const res = await fetch(`${base}/instances/${id}`, {
-    method,
-    headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  await res.arrayBuffer()
-  return res.status
-}
 
 t.test('a subscriber gets a snapshot first, then every change as it happens', async (t) => {
   const { base } = await listen(t)
-  await send(base, 'POST', 'orders:h:1', info('orders', { description: 'before' }))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders', { description: 'before' }))
   const stream = await EventStream.open(`${base}/events`, AUTH)
   t.teardown(() => stream.close())
   t.equal(stream.response.statusCode, 200)
@@ -32,19 +21,19 @@ t.test('a subscriber gets a snapshot first, then every change as it happens', as
   t.equal(snapshot.event, 'snapshot', 'the snapshot comes first')
   t.match(snapshot.data, [{ name: 'orders', description: 'before', instances: [{ instanceId: 'orders:h:1' }] }])
 
-  await send(base, 'POST', 'billing:h:2', info('billing'))
+  await sendOver(base, 'POST', 'billing:h:2', info('billing'))
   const registered = await stream.next()
   t.match(registered, { event: 'registered', data: { type: 'registered', service: 'billing', instanceId: 'billing:h:2', created: true, instance: { status: 'OK' } } })
   t.ok(Number(registered.id) > Number(snapshot.id), 'ids increase')
 
-  await send(base, 'PUT', 'billing:h:2', info('billing', { version: '2.0.0' }))
+  await sendOver(base, 'PUT', 'billing:h:2', info('billing', { version: '2.0.0' }))
   t.match(await stream.next(), { event: 'updated', data: { instanceId: 'billing:h:2', instance: { version: '2.0.0' } } })
 
   // A heartbeat that changes the status and the info is one event: the status, with the new instance.
-  await send(base, 'PUT', 'billing:h:2', info('billing', { version: '2.1.0', status: 'DOWN' }))
+  await sendOver(base, 'PUT', 'billing:h:2', info('billing', { version: '2.1.0', status: 'DOWN' }))
   t.match(await stream.next(), { event: 'status', data: { previous: 'OK', status: 'DOWN', reason: 'reported', instance: { version: '2.1.0', reportedStatus: 'DOWN' } } })
 
-  await send(base, 'DELETE', 'billing:h:2')
+  await sendOver(base, 'DELETE', 'billing:h:2')
   t.match(await stream.next(), { event: 'deregistered', data: { instanceId: 'billing:h:2', service: 'billing' } })
 })
 
@@ -53,7 +42,7 @@ t.test('a missed heartbeat streams as a status event, then an eviction', async (
   const stream = await EventStream.open(`${base}/events`, AUTH)
   t.teardown(() => stream.close())
   await stream.next('snapshot')
-  await send(base, 'POST', 'orders:h:1', info())
+  await sendOver(base, 'POST', 'orders:h:1', info())
   t.match(await stream.next(), { event: 'registered' })
   // No heartbeat: DOWN at 200 ms, evicted 300 ms later.
   t.match(await stream.next(), { event: 'status', data: { instanceId: 'orders:h:1', previous: 'OK', status: 'DOWN', reason: 'timeout' } })
@@ -65,7 +54,7 @@ t.test('DOWN is announced within a second of the deadline, on the real clock', a
   const stream = await EventStream.open(`${base}/events`, AUTH)
   t.teardown(() => stream.close())
   await stream.next('snapshot')
-  await send(base, 'POST', 'orders:h:1', info())
+  await sendOver(base, 'POST', 'orders:h:1', info())
   const deadline = Date.now() + 1000
   const down = await stream.next('status', 3000)
   const late = Date.now() - deadline
@@ -76,14 +65,14 @@ t.test('DOWN is announced within a second of the deadline, on the real clock', a
 
 t.test('?service= narrows the snapshot and the events to one service', async (t) => {
   const { base } = await listen(t)
-  await send(base, 'POST', 'orders:h:1', info('orders'))
-  await send(base, 'POST', 'billing:h:1', info('billing'))
+  await sendOver(base, 'POST', 'orders:h:1', info('orders'))
+  await sendOver(base, 'POST', 'billing:h:1', info('billing'))
   const stream = await EventStream.open(`${base}/events?service=billing`, AUTH)
   t.teardown(() => stream.close())
   const snapshot = await stream.next('snapshot')
   t.same((snapshot.data as Array<{ name: string }>).map((s) => s.name), ['billing'])
-  await send(base, 'POST', 'orders:h:2', info('orders'))
-  await send(base, 'POST', 'billing:h:2', info('billing'))
+  await sendOver(base, 'POST', 'orders:h:2', info('orders'))
+  await sendOver(base, 'POST', 'billing:h:2', info('billing'))
   const next = await stream.next()
   t.equal((next.data as { instanceId: string }).instanceId, 'billing:h:2', 'the other service is filtered out')
   const unknown = await EventStream.open(`${base}/events?service=nobody`, AUTH)

@@ -123,3 +123,14 @@ export function stalledSubscriber (t: Closable, base: string): Socket {
   t.teardown(() => socket.destroy())
   return socket
 }
+
+/** `method` on `{prefix}/instances/{id}` at `base` over a real socket; the status. */
+export async function sendOver (base: string, method: string, id: string, body?: Record<string, unknown>): Promise<number> {
+  const res = await fetch(`${base}/instances/${id}`, {
+    method,
+    headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  await res.arrayBuffer()
+  return res.status
+}
