@@ -1,9 +1,8 @@
-import type { FastifyPluginAsync, FastifyRequest, FastifySerializerCompiler } from 'fastify'
+import type { FastifyPluginAsync, FastifySerializerCompiler } from 'fastify'
 import { bodyDigest, KnownBodies } from './known-bodies.js'
 import type { LunaRegistry } from './registry.js'
 import type { RegistryMetrics } from './metrics.js'
 import { bodyBytes, checkedJsonParser } from './request-body.js'
-import type { InstanceView } from './schemas.js'
 import { plainJson } from './view-json.js'
 
 export { KnownBodies } from './known-bodies.js'
@@ -56,25 +55,18 @@ export const rememberedBodies: FastifyPluginAsync<RememberedBodiesOptions> = asy
     })
   })
 
-  // Once the registry took a body it had not seen, it is remembered under the store's own id
-  // string: the request's is a slice that would keep its URL alive.
-  const remember = (request: FastifyRequest, instanceId: string): void => {
-    const info = request.body as object
-    const digest = digests.get(info)
-    if (digest === undefined) return
-    digests.delete(info)
-    bodies.remember(instanceId, digest, info as never)
-  }
-  fastify.addHook('preSerialization', (request, reply, payload, done) => {
-    if (reply.statusCode < 300 && request.body !== undefined && typeof payload === 'object' && payload !== null) {
-      remember(request, (payload as InstanceView).instanceId)
-    }
-    done(null, payload)
-  })
-  // A success answered without a view (`Prefer: return=minimal`) has no store id to hand: the
-  // body is remembered under the URL's. An instance already known keeps its first id string.
+  // Once the registry took a body it had not seen (any success, with a view or without one, as
+  // `Prefer: return=minimal` is answered), it is remembered under the URL's id. One hook for
+  // every answer; an instance already known keeps its first id string.
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.statusCode < 300 && request.body !== undefined) remember(request, (request.params as { '*': string })['*'])
+    const info = request.body as object | undefined
+    if (reply.statusCode < 300 && info !== undefined) {
+      const digest = digests.get(info)
+      if (digest !== undefined) {
+        digests.delete(info)
+        bodies.remember((request.params as { '*': string })['*'], digest, info as never)
+      }
+    }
     done(null, payload)
   })
 
